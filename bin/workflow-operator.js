@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// Runs the TypeScript entry point directly: Node 24 strips types, so there is no build step.
+import '../operator/main.ts';
