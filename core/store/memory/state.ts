@@ -1,0 +1,33 @@
+import { keyString, type WorkflowKey } from '../../ids.ts';
+import type { AgentMessage, ContextEntry, WorkflowRecord } from '../records.ts';
+import { InboxWaiters } from './inbox-waiters.ts';
+
+export interface WorkflowState {
+  record: WorkflowRecord;
+  context: ContextEntry[];
+  inboxes: Map<string, AgentMessage[]>;
+}
+
+/** The maps behind the in-memory store, shared by its pin, workflow, context and message parts. */
+export class MemoryState {
+  readonly workflows = new Map<string, WorkflowState>();
+  readonly waiters = new InboxWaiters();
+  evicted = 0;
+  expired = 0;
+
+  find(key: WorkflowKey): WorkflowState | undefined {
+    return this.workflows.get(keyString(key));
+  }
+
+  remove(key: WorkflowKey): boolean {
+    const id = keyString(key);
+    const existed = this.workflows.delete(id);
+    this.waiters.wakeWorkflow(id);
+    return existed;
+  }
+}
+
+/** Returns a copy, so callers can never mutate the store's state by accident. */
+export function snapshot<T>(value: T): T {
+  return structuredClone(value);
+}

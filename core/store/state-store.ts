@@ -1,0 +1,114 @@
+import type { WorkflowKey } from '../ids.ts';
+import type { ContextSharing } from '../strategy.ts';
+import type { WorkflowSpec } from '../workflow-spec.ts';
+import type { AgentMessage, ContextEntry, WorkflowEvent, WorkflowRecord, WorkflowTotals } from './records.ts';
+
+/**
+ * The router fleet's shared state (DESIGN section 6). Two implementations pass one contract
+ * suite (test/store/contract.ts): in-memory for a single process, Redis for a fleet.
+ * Methods are semantic operations, so the Redis implementation can make each one atomic
+ * (one Lua script) and serve hot reads from a near-cache.
+ */
+export interface StateStore {
+  readonly kind: 'memory' | 'redis';
+  readonly pins: PinStore;
+  readonly workflows: WorkflowStore;
+  readonly contexts: ContextStore;
+  readonly messages: MessageStore;
+  /** 'degraded' while the backing store is unreachable (memory is always 'ok'). */
+  health(): StoreHealth;
+  close(): Promise<void>;
+}
+
+export type StoreHealth = 'ok' | 'degraded';
+
+export interface PinStore {
+  get(key: WorkflowKey): Promise<string | undefined>;
+  /** Pins the workflow to `pod` unless already pinned; the first writer wins fleet-wide. */
+  claim(key: WorkflowKey, pod: string): Promise<{ pod: string; won: boolean }>;
+  /** Moves a pin only if it still points at `from` (a migration); otherwise reports the current pin. */
+  move(key: WorkflowKey, from: string, to: string): Promise<{ pod: string | undefined; moved: boolean }>;
+  /** Number of live workflows pinned to each pod, for balancing new placements. */
+  countsByPod(): Promise<Record<string, number>>;
+}
+
+/** What a workflow created by its first call (not declared) starts with. */
+export interface WorkflowInit {
+  strategy: ContextSharing;
+  priority: number;
+  ttlSeconds: number;
+}
+
+export interface EnsureResult {
+  /** May come from a near-cache: declaration, strategy and pin are current, counters may lag. */
+  record: WorkflowRecord;
+  created: boolean;
+  /** Workflows evicted to stay within maxWorkflows (least recently active, none mid-call). */
+  evicted: WorkflowKey[];
+}
+
+export interface WorkflowStore {
+  /** Creates or replaces a workflow's declaration; creates the workflow when new. */
+  declare(
+    key: WorkflowKey,
+    spec: WorkflowSpec,
+    init: WorkflowInit,
+    now: number,
+    maxWorkflows: number,
+  ): Promise<EnsureResult>;
+  /** Makes sure the workflow exists (a call or a message arrived), touching its activity. */
+  ensure(key: WorkflowKey, init: WorkflowInit, now: number, maxWorkflows: number): Promise<EnsureResult>;
+  get(key: WorkflowKey): Promise<WorkflowRecord | undefined>;
+  /** Live workflows of one tenant, or of every tenant when omitted. */
+  list(tenant?: string): Promise<WorkflowRecord[]>;
+  /** Applies a batch of facts learned on the request path. Unknown workflows are ignored. */
+  apply(events: readonly WorkflowEvent[]): Promise<void>;
+  /** Removes the workflow and everything it owns (pin, context, inboxes). */
+  delete(key: WorkflowKey): Promise<boolean>;
+  /** Removes workflows idle past their ttl; returns them. */
+  expire(now: number): Promise<WorkflowKey[]>;
+  totals(tenant?: string): Promise<WorkflowTotals>;
+}
+
+export interface ContextStore {
+  /** Appends an entry unless the context would exceed `budgetTokens` (then marks the budget reached). */
+  append(
+    key: WorkflowKey,
+    entry: ContextEntry,
+    budgetTokens: number,
+  ): Promise<{ appended: boolean; totalTokens: number }>;
+  read(key: WorkflowKey): Promise<ContextEntry[]>;
+}
+
+export interface NewMessage {
+  from: string;
+  payload: unknown;
+  ttlSeconds: number;
+}
+
+export type SendResult = { ok: true; id: string } | { ok: false; depth: number };
+
+export interface MessageStore {
+  /** Appends to one agent's inbox; refused (never dropped) when it holds maxQueue unexpired messages. */
+  send(key: WorkflowKey, to: string, message: NewMessage, now: number, maxQueue: number): Promise<SendResult>;
+  /** Unexpired messages with id greater than `after`, oldest first. */
+  read(
+    key: WorkflowKey,
+    agent: string,
+    after: string | undefined,
+    limit: number,
+    now: number,
+  ): Promise<AgentMessage[]>;
+  /** Like read, but waits up to timeoutMs for the first message; resolves early on abort. */
+  wait(
+    key: WorkflowKey,
+    agent: string,
+    after: string | undefined,
+    limit: number,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<AgentMessage[]>;
+  depth(key: WorkflowKey, agent: string, now: number): Promise<number>;
+  /** Agents that have an inbox in this workflow. */
+  inboxes(key: WorkflowKey): Promise<string[]>;
+}

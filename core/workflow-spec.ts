@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { idSchema } from './ids.ts';
+import { contextSharingSchema } from './strategy.ts';
+
+/**
+ * A workflow's declaration: the spec of the Workflow custom resource and the body of
+ * `PUT /v1/workflows/{id}`. One schema, so the two can never disagree.
+ */
+export const agentDeclarationSchema = z
+  .object({
+    name: idSchema,
+    contextFrom: z.array(idSchema).max(64).default([]),
+  })
+  .strict();
+
+export const MIN_TTL_SECONDS = 60;
+export const MAX_TTL_SECONDS = 7 * 24 * 3600;
+
+export const workflowSpecSchema = z
+  .object({
+    poolRef: idSchema.optional(),
+    ttlSeconds: z.number().int().min(MIN_TTL_SECONDS).max(MAX_TTL_SECONDS).optional(),
+    priority: z.number().min(0).max(100).default(50),
+    contextSharing: contextSharingSchema.default('auto'),
+    agents: z.array(agentDeclarationSchema).max(256).default([]),
+    maxMessageQueueSize: z.number().int().min(1).max(100_000).optional(),
+  })
+  .strict();
+
+export type WorkflowSpec = z.infer<typeof workflowSpecSchema>;
+export type AgentDeclaration = z.infer<typeof agentDeclarationSchema>;
+
+function camelCase(key: string): string {
+  return key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Accepts the HTTP API's snake_case spelling (`context_from`, `ttl_seconds`) as well. */
+export function normalizeSpecKeys(input: unknown): unknown {
+  if (Array.isArray(input)) return input.map(normalizeSpecKeys);
+  if (input === null || typeof input !== 'object') return input;
+  return Object.fromEntries(Object.entries(input).map(([k, v]) => [camelCase(k), normalizeSpecKeys(v)]));
+}
+
+/** The agents an agent receives shared context from, per its declaration (undefined: not declared). */
+export function declaredContextFrom(
+  spec: WorkflowSpec | undefined,
+  agent: string | undefined,
+): string[] | undefined {
+  if (!spec || agent === undefined) return undefined;
+  return spec.agents.find((a) => a.name === agent)?.contextFrom;
+}
