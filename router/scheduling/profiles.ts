@@ -15,9 +15,10 @@
  * passed the filters and is within the spill bound always goes there, and a call whose pin is
  * over the bound always leaves it. New workflows (and spills, and migrations) are placed by
  * prefix 2 + balance 2 + load 1: a 90% cached prefix (+1.8) wins unless its pod is clearly busier
- * (each pinned workflow above the least busy pod costs 0.5, each in-flight or waiting request
- * 0.25, both capped at their weight); a prefix shared by every workflow (a system prompt, say
- * 20% → +0.4) is worth less than one extra workflow, so it cannot pile workflows onto one pod.
+ * (each pinned workflow above the least busy pod costs up to 0.5, each in-flight or waiting
+ * request up to 0.25, each capped at its weight: four more workflows, or three more and two more
+ * requests, outweigh it); a prefix every workflow shares (a system prompt, say 20% → +0.4) is
+ * worth less than one extra workflow, so it cannot pile workflows onto one pod.
  * Calls without a workflow use prefix_aware ({@link profileForCall}).
  */
 import { capacityFilter } from './filters/capacity.ts';

@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  SLACK_UNIT_TOKENS,
+  WAITING_TOKENS,
+  podWork,
+  spillSlackTokens,
+  withinSpillBound,
+} from '../../router/scheduling/work.ts';
+import { pod } from './fixtures.ts';
+
+test('work counts uncached prompt tokens in flight and waiting requests', () => {
+  assert.equal(
+    podWork(pod('a', { inflightUncachedTokens: 3000, waiting: 2, inflight: 40 })),
+    3000 + 2 * WAITING_TOKENS,
+  );
+  assert.equal(podWork(pod('a', { inflight: 10, running: 10 })), 0);
+});
+
+test('one long prefill weighs more than ten short calls', () => {
+  const long = pod('long', { inflight: 1, inflightUncachedTokens: 8000 });
+  const short = pod('short', { inflight: 10, inflightUncachedTokens: 10 * 200 });
+  assert.ok(podWork(long) > podWork(short));
+});
+
+test('slack(p) = p / (1 − p) × unit: 0 at p = 0, one unit at 0.5, four at 0.8, unbounded at 1', () => {
+  assert.equal(spillSlackTokens(0), 0);
+  assert.equal(spillSlackTokens(0.5), SLACK_UNIT_TOKENS);
+  assert.ok(Math.abs(spillSlackTokens(0.8) - 4 * SLACK_UNIT_TOKENS) < 1e-6);
+  assert.equal(spillSlackTokens(1), Infinity);
+});
+
+const idle = pod('idle');
+function pinWith(work: number) {
+  return pod('pin', { inflightUncachedTokens: work });
+}
+
+test('p = 0: any imbalance spills, a balanced pin stays', () => {
+  assert.equal(withinSpillBound(pinWith(0), [pinWith(0), idle], 0), true);
+  assert.equal(withinSpillBound(pinWith(1), [pinWith(1), idle], 0), false);
+});
+
+test('p = 0.5: tolerates exactly one slack unit of extra work', () => {
+  const at = pinWith(SLACK_UNIT_TOKENS);
+  const over = pinWith(SLACK_UNIT_TOKENS + 1);
+  assert.equal(withinSpillBound(at, [at, idle], 0.5), true);
+  assert.equal(withinSpillBound(over, [over, idle], 0.5), false);
+});
+
+test('p = 0.8: tolerates four slack units, measured against the least busy candidate', () => {
+  const busy = pod('busy', { inflightUncachedTokens: 20_000 });
+  const within = pinWith(8000);
+  const over = pinWith(8200);
+  assert.equal(withinSpillBound(within, [busy, within, idle], 0.8), true);
+  assert.equal(withinSpillBound(over, [busy, over, idle], 0.8), false);
+  // Without the idle pod the least busy is the pin itself: nothing to spill to.
+  assert.equal(withinSpillBound(over, [busy, over], 0.8), true);
+  // Waiting requests count too: 16 queued calls are 8,192 tokens of work.
+  const queued = pod('pin', { waiting: 17 });
+  assert.equal(withinSpillBound(queued, [queued, idle], 0.8), false);
+});
+
+test('p = 1: never spills', () => {
+  const huge = pinWith(1e9);
+  assert.equal(withinSpillBound(huge, [huge, idle], 1), true);
+});
