@@ -1,16 +1,15 @@
-// workflow-router entry point. The router lands with the router issue; until then
-// the binary exists, documents itself and exits cleanly.
-const usage = `Usage: workflow-router [options]
+import { parseCli } from './cli.ts';
+import { startRouter } from './server.ts';
 
-OpenAI-compatible, workflow-aware router for vLLM pods.
-
-Options:
-  -h, --help   show this help
-`;
-
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  process.stdout.write(usage);
-  process.exit(0);
+const parsed = parseCli(process.argv.slice(2));
+if (parsed.kind === 'exit') {
+  (parsed.code === 0 ? process.stdout : process.stderr).write(parsed.output);
+  process.exit(parsed.code);
 }
-process.stderr.write('workflow-router: the router is not built yet (see --help)\n');
-process.exit(2);
+const router = await startRouter(parsed.config);
+process.stdout.write(`workflow-router: listening on ${router.url} (${parsed.config.routingLogic})\n`);
+const stop = (): void => {
+  void router.close().then(() => process.exit(0));
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

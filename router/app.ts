@@ -1,0 +1,87 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { ApiError, notFound } from '../core/errors.ts';
+import { authenticate } from './http/auth.ts';
+import { completionsHandler } from './http/completions.ts';
+import { errorHandler } from './http/errors.ts';
+import { requestId } from './http/request-id.ts';
+import { messagesRouter } from './messages/routes.ts';
+import type { RouterCore } from './router-core.ts';
+import { workflowsRouter } from './workflows/routes.ts';
+
+/** Routes known to the router, with their methods, so a wrong method is 405 and not 404. */
+const ROUTES: { pattern: RegExp; methods: string[] }[] = [
+  { pattern: /^\/v1\/(chat\/)?completions$/, methods: ['POST'] },
+  { pattern: /^\/v1\/models$/, methods: ['GET'] },
+  { pattern: /^\/v1\/workflows$/, methods: ['GET'] },
+  { pattern: /^\/v1\/workflows\/stats$/, methods: ['GET'] },
+  { pattern: /^\/v1\/workflows\/[^/]+$/, methods: ['PUT', 'DELETE'] },
+  { pattern: /^\/v1\/workflows\/[^/]+\/status$/, methods: ['GET'] },
+  { pattern: /^\/v1\/workflows\/[^/]+\/messages$/, methods: ['POST'] },
+  { pattern: /^\/v1\/workflows\/[^/]+\/agents\/[^/]+\/messages$/, methods: ['GET', 'POST'] },
+  { pattern: /^\/v1\/workflows\/[^/]+\/agents\/[^/]+\/messages\/stream$/, methods: ['GET'] },
+  { pattern: /^\/(healthz|readyz|metrics)$/, methods: ['GET'] },
+];
+
+function unmatched(req: Request, res: Response, next: NextFunction): void {
+  const route = ROUTES.find((r) => r.pattern.test(req.path));
+  if (route) {
+    res.setHeader('allow', route.methods.join(', '));
+    next(
+      new ApiError(
+        405,
+        'invalid_request_error',
+        `method ${req.method} is not allowed on ${req.path}; use ${route.methods.join(', ')}`,
+        { code: 'method_not_allowed' },
+      ),
+    );
+    return;
+  }
+  next(notFound(`no route ${req.method} ${req.path}`, 'unknown_route'));
+}
+
+/** The router's HTTP surface (DESIGN sections 3, 7, 8). */
+export function createApp(
+  core: RouterCore,
+  isReady: () => { ready: boolean; detail: Record<string, unknown> },
+) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use(requestId);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    const { ready, detail } = isReady();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', ...detail });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('content-type', core.metrics.registry.contentType);
+    res.send(await core.metrics.registry.metrics());
+  });
+
+  app.use('/v1', authenticate(core.config.apiKeys));
+  app.use(
+    '/v1',
+    express.json({ limit: core.config.maxBodyBytes, type: ['application/json', 'application/*+json'] }),
+  );
+
+  app.post('/v1/chat/completions', completionsHandler(core, 'chat'));
+  app.post('/v1/completions', completionsHandler(core, 'completions'));
+  app.get('/v1/models', (_req, res) => {
+    const created = Math.floor(Date.now() / 1000);
+    res.json({
+      object: 'list',
+      data: core.pool
+        .healthyModels()
+        .map((id) => ({ id, object: 'model', created, owned_by: 'workflow-router' })),
+    });
+  });
+  app.use(workflowsRouter(core));
+  app.use(messagesRouter(core));
+  app.use(unmatched);
+  app.use(errorHandler(core.logger));
+  return app;
+}

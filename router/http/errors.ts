@@ -1,0 +1,87 @@
+import type { NextFunction, Request, Response } from 'express';
+import { ApiError } from '../../core/errors.ts';
+import { StoreUnavailableError } from '../../core/store/errors.ts';
+import type { Logger } from '../logger.ts';
+import { requestIdOf } from './request-id.ts';
+
+interface BodyParserError {
+  type: string;
+  status?: number;
+  limit?: number;
+}
+
+function isBodyParserError(error: unknown): error is BodyParserError {
+  return error !== null && typeof error === 'object' && 'type' in error && typeof error.type === 'string';
+}
+
+/** Maps anything thrown on the request path to OpenAI's error shape; never leaks internals. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof StoreUnavailableError) {
+    return new ApiError(
+      503,
+      'service_unavailable',
+      'the shared state store (Redis) is unreachable; retry shortly',
+      {
+        code: 'store_unavailable',
+        retryAfterSeconds: 1,
+      },
+    );
+  }
+  if (isBodyParserError(error)) {
+    switch (error.type) {
+      case 'entity.too.large':
+        return new ApiError(
+          413,
+          'invalid_request_error',
+          `request body exceeds the limit of ${error.limit ?? '?'} bytes`,
+          {
+            code: 'body_too_large',
+          },
+        );
+      case 'entity.parse.failed':
+        return new ApiError(400, 'invalid_request_error', 'the request body is not valid JSON', {
+          code: 'invalid_json',
+        });
+      case 'encoding.unsupported':
+      case 'charset.unsupported':
+        return new ApiError(415, 'invalid_request_error', 'unsupported body encoding', {
+          code: 'unsupported_encoding',
+        });
+      case 'request.aborted':
+        return new ApiError(400, 'invalid_request_error', 'the request body was cut short', {
+          code: 'body_aborted',
+        });
+      default:
+        return new ApiError(400, 'invalid_request_error', 'the request body could not be read', {
+          code: 'invalid_body',
+        });
+    }
+  }
+  return new ApiError(500, 'server_error', 'internal error in the router', { code: 'internal_error' });
+}
+
+export function sendError(res: Response, error: ApiError): void {
+  if (error.retryAfterSeconds !== undefined)
+    res.setHeader('retry-after', String(Math.ceil(error.retryAfterSeconds)));
+  res.status(error.status).json(error.toBody());
+}
+
+export function errorHandler(logger: Logger) {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const apiError = toApiError(error);
+    if (apiError.status >= 500 && !(error instanceof ApiError)) {
+      logger.error('request failed', {
+        requestId: requestIdOf(res),
+        path: req.path,
+        error: String(error),
+        stack: error instanceof Error ? error.stack : undefined,
+      });
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendError(res, apiError);
+  };
+}

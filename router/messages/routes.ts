@@ -1,0 +1,242 @@
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { ApiError, badRequest, notFound, tooManyRequests } from '../../core/errors.ts';
+import { idSchema, type WorkflowKey } from '../../core/ids.ts';
+import { messageIdSchema } from '../../core/message-id.ts';
+import type { AgentMessage, WorkflowRecord } from '../../core/store/records.ts';
+import { callerOf } from '../http/auth.ts';
+import { parseOrThrow } from '../http/validation.ts';
+import type { RouterCore } from '../router-core.ts';
+import { WorkflowService } from '../workflows/workflow-service.ts';
+
+const sendSchema = z
+  .object({
+    from_agent: idSchema,
+    payload: z.unknown().refine((v) => v !== undefined, 'payload is required'),
+    ttl_seconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 3600)
+      .optional(),
+  })
+  .strict();
+
+const readSchema = z.object({
+  after: messageIdSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  wait_ms: z.coerce.number().int().min(0).max(60_000).default(0),
+});
+
+const pathSchema = z.object({ wid: idSchema, aid: idSchema.optional() });
+
+function view(m: AgentMessage) {
+  return {
+    id: m.id,
+    from_agent: m.from,
+    to_agent: m.to,
+    payload: m.payload,
+    created_at: new Date(m.createdAt).toISOString(),
+    expires_at: new Date(m.expiresAt).toISOString(),
+  };
+}
+
+/** Agent messages (DESIGN section 7): inboxes per agent, cursor reads, long-poll and SSE. */
+export function messagesRouter(core: RouterCore): Router {
+  const router = Router();
+  const maxBytes = core.config.maxMessageBytes;
+
+  const target = (req: Request): { key: WorkflowKey; agent: string | undefined } => {
+    const params = parseOrThrow(pathSchema, req.params, 'path');
+    return { key: { tenant: callerOf(req).tenant, id: params.wid }, agent: params.aid };
+  };
+
+  const parseSend = (req: Request) => {
+    const body = parseOrThrow(sendSchema, req.body, 'body');
+    if (Buffer.byteLength(JSON.stringify(body.payload)) > maxBytes) {
+      throw new ApiError(413, 'invalid_request_error', `message payload exceeds ${maxBytes} bytes`, {
+        code: 'message_too_large',
+      });
+    }
+    return body;
+  };
+
+  const deliver = async (
+    key: WorkflowKey,
+    to: string,
+    body: z.infer<typeof sendSchema>,
+    maxQueue: number,
+  ) => {
+    return core.store.messages.send(
+      key,
+      to,
+      {
+        from: body.from_agent,
+        payload: body.payload,
+        ttlSeconds: body.ttl_seconds ?? core.config.messageTtlSeconds,
+      },
+      Date.now(),
+      maxQueue,
+    );
+  };
+
+  const queueLimit = (record: WorkflowRecord): number =>
+    record.spec?.maxMessageQueueSize ?? core.config.maxMessageQueueSize;
+
+  router.post('/v1/workflows/:wid/agents/:aid/messages', async (req, res) => {
+    const { key, agent } = target(req);
+    const body = parseSend(req);
+    const record = await core.workflows.ensure(key);
+    WorkflowService.checkAgentDeclared(record, agent, 'recipient agent');
+    const to = agent as string;
+    const result = await deliver(key, to, body, queueLimit(record));
+    if (!result.ok) {
+      core.metrics.messages.inc({ outcome: 'refused' });
+      core.workflows.stats.add({ type: 'messages', key, at: Date.now(), sent: 0, delivered: 0, refused: 1 });
+      throw tooManyRequests(
+        `the inbox of agent "${to}" is full (${result.depth} unexpired messages); nothing was stored`,
+        1,
+        'inbox_full',
+      );
+    }
+    core.metrics.messages.inc({ outcome: 'sent' });
+    core.workflows.stats.add({ type: 'messages', key, at: Date.now(), sent: 1, delivered: 0, refused: 0 });
+    res.status(201).json({
+      object: 'workflow.message',
+      id: result.id,
+      workflow_id: key.id,
+      to_agent: to,
+      from_agent: body.from_agent,
+    });
+  });
+
+  router.post('/v1/workflows/:wid/messages', async (req, res) => {
+    const { key } = target(req);
+    const body = parseSend(req);
+    const record = await core.workflows.ensure(key);
+    const known = new Set([
+      ...(record.spec?.agents.map((a) => a.name) ?? []),
+      ...Object.keys(record.agents),
+      ...(await core.store.messages.inboxes(key)),
+    ]);
+    known.delete(body.from_agent);
+    if (known.size === 0)
+      throw notFound(`workflow "${key.id}" has no known agents to broadcast to`, 'no_agents');
+    const ids: Record<string, string> = {};
+    const refused: string[] = [];
+    for (const to of [...known].sort()) {
+      const result = await deliver(key, to, body, queueLimit(record));
+      if (result.ok) ids[to] = result.id;
+      else refused.push(to);
+    }
+    const sent = Object.keys(ids).length;
+    core.metrics.messages.inc({ outcome: 'sent' }, sent);
+    core.metrics.messages.inc({ outcome: 'refused' }, refused.length);
+    core.workflows.stats.add({
+      type: 'messages',
+      key,
+      at: Date.now(),
+      sent,
+      delivered: 0,
+      refused: refused.length,
+    });
+    if (sent === 0)
+      throw tooManyRequests(
+        `every recipient's inbox is full (${refused.join(', ')}); nothing was stored`,
+        1,
+        'inbox_full',
+      );
+    res.status(201).json({ object: 'workflow.broadcast', workflow_id: key.id, ids, refused });
+  });
+
+  router.get('/v1/workflows/:wid/agents/:aid/messages', async (req, res) => {
+    const { key, agent } = target(req);
+    const query = parseOrThrow(readSchema, req.query, 'query');
+    const record = await core.workflows.ensure(key);
+    WorkflowService.checkAgentDeclared(record, agent);
+    const abort = new AbortController();
+    res.once('close', () => abort.abort());
+    const messages =
+      query.wait_ms > 0
+        ? await core.store.messages.wait(
+            key,
+            agent as string,
+            query.after,
+            query.limit,
+            query.wait_ms,
+            abort.signal,
+          )
+        : await core.store.messages.read(key, agent as string, query.after, query.limit, Date.now());
+    noteDelivered(core, key, messages.length);
+    const last = messages.at(-1);
+    res.json({ object: 'list', data: messages.map(view), next_cursor: last?.id ?? query.after ?? null });
+  });
+
+  router.get('/v1/workflows/:wid/agents/:aid/messages/stream', async (req, res) => {
+    const { key, agent } = target(req);
+    const lastEventId = req.headers['last-event-id'];
+    const query = parseOrThrow(readSchema, req.query, 'query');
+    const cursorText = typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : query.after;
+    const cursorCheck = messageIdSchema.optional().safeParse(cursorText);
+    if (!cursorCheck.success) throw badRequest('Last-Event-ID must be a message id', 'last-event-id');
+    const record = await core.workflows.ensure(key);
+    WorkflowService.checkAgentDeclared(record, agent);
+    await streamInbox(core, res, key, agent as string, cursorCheck.data);
+  });
+
+  return router;
+}
+
+function noteDelivered(core: RouterCore, key: WorkflowKey, count: number): void {
+  if (count === 0) return;
+  core.metrics.messages.inc({ outcome: 'delivered' }, count);
+  core.workflows.stats.add({ type: 'messages', key, at: Date.now(), sent: 0, delivered: count, refused: 0 });
+}
+
+/** SSE push: each message an event with its id, so EventSource resumes with Last-Event-ID. */
+async function streamInbox(
+  core: RouterCore,
+  res: Response,
+  key: WorkflowKey,
+  agent: string,
+  after: string | undefined,
+): Promise<void> {
+  res.status(200);
+  res.setHeader('content-type', 'text/event-stream');
+  res.setHeader('cache-control', 'no-cache');
+  res.setHeader('x-accel-buffering', 'no');
+  res.flushHeaders();
+  res.write(': connected\n\n');
+  const abort = new AbortController();
+  res.once('close', () => abort.abort());
+  let cursor = after;
+  let lastBeat = Date.now();
+  while (!abort.signal.aborted) {
+    let messages: AgentMessage[];
+    try {
+      messages = await core.store.messages.wait(key, agent, cursor, 100, 15_000, abort.signal);
+    } catch (error) {
+      core.metrics.storeErrors.inc({ operation: 'message-stream' });
+      const body = new ApiError(
+        503,
+        'service_unavailable',
+        'the shared state store is unreachable; reconnect to resume',
+        { code: 'store_unavailable' },
+      ).toBody();
+      res.end(`event: error\ndata: ${JSON.stringify(body)}\n\n`);
+      core.logger.warn('message stream ended: store unavailable', { error: String(error) });
+      return;
+    }
+    for (const m of messages) res.write(`id: ${m.id}\nevent: message\ndata: ${JSON.stringify(view(m))}\n\n`);
+    noteDelivered(core, key, messages.length);
+    cursor = messages.at(-1)?.id ?? cursor;
+    if (messages.length === 0 && Date.now() - lastBeat >= 15_000 && !abort.signal.aborted) {
+      res.write(': keep-alive\n\n');
+      lastBeat = Date.now();
+    }
+    if (!(await core.workflows.exists(key))) {
+      res.end('event: end\ndata: {"reason":"workflow deleted"}\n\n');
+      return;
+    }
+  }
+}

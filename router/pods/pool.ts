@@ -1,0 +1,60 @@
+import type { StaticBackend } from '../config.ts';
+import type { PodSnapshot } from '../scheduling/types.ts';
+import { Pod } from './pod.ts';
+
+/** The pods this router can send to, kept current by discovery and health checks. */
+export class PodPool {
+  private readonly pods = new Map<string, Pod>();
+
+  static fromStatic(backends: readonly StaticBackend[]): PodPool {
+    const pool = new PodPool();
+    for (const b of backends) pool.upsert(b.id, b.url, b.models);
+    return pool;
+  }
+
+  upsert(id: string, url: string, models: string[]): Pod {
+    const existing = this.pods.get(id);
+    if (existing && existing.url === url) {
+      existing.models = models;
+      return existing;
+    }
+    existing?.close();
+    const pod = new Pod(id, url, models);
+    this.pods.set(id, pod);
+    return pod;
+  }
+
+  remove(id: string): void {
+    this.pods.get(id)?.close();
+    this.pods.delete(id);
+  }
+
+  get(id: string): Pod | undefined {
+    return this.pods.get(id);
+  }
+
+  all(): Pod[] {
+    return [...this.pods.values()];
+  }
+
+  /** Models served by at least one healthy pod, for GET /v1/models and 404 messages. */
+  healthyModels(): string[] {
+    const models = new Set<string>();
+    for (const pod of this.pods.values())
+      if (pod.healthy && !pod.draining) for (const m of pod.models) models.add(m);
+    return [...models].sort();
+  }
+
+  allModels(): string[] {
+    return [...new Set(this.all().flatMap((p) => p.models))].sort();
+  }
+
+  snapshots(maxInflight: number, pinCounts: Readonly<Record<string, number>>): PodSnapshot[] {
+    return this.all().map((p) => p.snapshot(maxInflight, pinCounts[p.id] ?? 0));
+  }
+
+  close(): void {
+    for (const pod of this.pods.values()) pod.close();
+    this.pods.clear();
+  }
+}

@@ -1,0 +1,71 @@
+import type { StateStore } from '../core/store/state-store.ts';
+import type { RouterConfig } from './config.ts';
+import type { Logger } from './logger.ts';
+import type { RouterMetrics } from './metrics.ts';
+import { HealthChecker } from './pods/health-checker.ts';
+import type { Pod } from './pods/pod.ts';
+import type { PodPool } from './pods/pool.ts';
+import { PrefixIndex } from './prefix-index.ts';
+import { AdmissionGate } from './proxy/admission.ts';
+import { Forwarder } from './proxy/forwarder.ts';
+import { RoutingService } from './routing-service.ts';
+import { WorkflowService } from './workflows/workflow-service.ts';
+
+/** The parts of one router replica, wired once and shared by the HTTP handlers. */
+export class RouterCore {
+  readonly config: RouterConfig;
+  readonly store: StateStore;
+  readonly pool: PodPool;
+  readonly logger: Logger;
+  readonly metrics: RouterMetrics;
+  readonly prefixIndex = new PrefixIndex();
+  readonly forwarder = new Forwarder();
+  readonly workflows: WorkflowService;
+  readonly routing: RoutingService;
+  readonly health: HealthChecker;
+  private readonly gates = new Map<string, AdmissionGate>();
+
+  constructor(
+    config: RouterConfig,
+    store: StateStore,
+    pool: PodPool,
+    logger: Logger,
+    metrics: RouterMetrics,
+  ) {
+    this.config = config;
+    this.store = store;
+    this.pool = pool;
+    this.logger = logger;
+    this.metrics = metrics;
+    this.workflows = new WorkflowService(store, config, logger, metrics);
+    this.routing = new RoutingService(pool, store, this.prefixIndex, config, this.workflows, metrics, logger);
+    this.health = new HealthChecker(pool, config.healthCheckIntervalMs, logger, metrics);
+  }
+
+  /** The admission gate of a pod (created on first use). */
+  gate(pod: Pod): AdmissionGate {
+    let gate = this.gates.get(pod.id);
+    if (!gate) {
+      gate = new AdmissionGate(this.config.maxInflightPerPod, this.config.admissionQueueSize);
+      this.gates.set(pod.id, gate);
+    }
+    return gate;
+  }
+
+  queueDepth(podId: string): number {
+    return this.gates.get(podId)?.depth ?? 0;
+  }
+
+  async start(): Promise<void> {
+    await this.health.start();
+    this.workflows.startExpirySweeper();
+  }
+
+  async close(): Promise<void> {
+    this.health.stop();
+    await this.workflows.close();
+    this.forwarder.close();
+    this.pool.close();
+    await this.store.close();
+  }
+}

@@ -1,0 +1,79 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MemoryStore } from '../core/store/memory/memory-store.ts';
+import type { StateStore } from '../core/store/state-store.ts';
+import { createApp } from './app.ts';
+import type { RouterConfig } from './config.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { RouterMetrics } from './metrics.ts';
+import { PodPool } from './pods/pool.ts';
+import { RouterCore } from './router-core.ts';
+
+export interface RunningRouter {
+  url: string;
+  port: number;
+  core: RouterCore;
+  server: http.Server;
+  close(): Promise<void>;
+}
+
+export interface RouterDeps {
+  store?: StateStore;
+  logger?: Logger;
+}
+
+/** Starts one router replica: probes the pods once, then listens. */
+export async function startRouter(config: RouterConfig, deps: RouterDeps = {}): Promise<RunningRouter> {
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const store = deps.store ?? new MemoryStore();
+  const pool = PodPool.fromStatic(config.staticBackends);
+  const core = new RouterCore(config, store, pool, logger, new RouterMetrics());
+  await core.start();
+  let closing = false;
+  const app = createApp(core, () => {
+    const storeHealth = store.health();
+    const healthyPods = pool.all().filter((p) => p.healthy).length;
+    const ready = !closing && healthyPods > 0;
+    return {
+      ready,
+      detail: {
+        store: store.kind,
+        store_health: storeHealth,
+        healthy_pods: healthyPods,
+        pods: pool.all().length,
+      },
+    };
+  });
+  const server = http.createServer(
+    { keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 },
+    app,
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info('router listening', {
+    url,
+    routingLogic: config.routingLogic,
+    pods: pool.all().length,
+    store: store.kind,
+  });
+  return {
+    url,
+    port,
+    core,
+    server,
+    close: async () => {
+      closing = true;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      });
+      await core.close();
+    },
+  };
+}
