@@ -20,13 +20,19 @@ export function selectEntries(
   return [];
 }
 
+/** Entries in append order, each attributed to its agent; a longer context extends a shorter one. */
 export function renderContext(entries: readonly ContextEntry[]): string {
-  let text = 'Shared workflow context (outputs of earlier agents):\n';
-  for (const e of entries) text += `\n[${e.agent}]\n${e.text}\n`;
+  let text = '';
+  for (const e of entries) text += `[shared by agent ${e.agent}]\n${e.text}\n\n`;
   return text;
 }
 
-/** Puts the shared context in front of the call: one leading system message, or a prompt prefix. */
+/**
+ * Puts the shared context in the call. Chat: one system message right before the call's last
+ * message, so everything the agents send in front of their task (instructions, the workflow's
+ * document) stays a byte-identical, cached prefix that the context extends; for a one-message
+ * call that is a leading system message. Completions: a prompt prefix.
+ */
 export function prependContext(
   endpoint: Endpoint,
   body: Record<string, unknown>,
@@ -36,7 +42,8 @@ export function prependContext(
   const text = renderContext(entries);
   if (endpoint === 'chat') {
     const messages = Array.isArray(body.messages) ? (body.messages as unknown[]) : [];
-    body.messages = [{ role: 'system', content: text }, ...messages];
+    const context = { role: 'system', content: text };
+    body.messages = [...messages.slice(0, -1), context, ...messages.slice(-1)];
     return;
   }
   if (typeof body.prompt === 'string') body.prompt = `${text}${body.prompt}`;
