@@ -33,6 +33,8 @@ export class Engine {
   readonly #listeners = new Map<Sequence, SequenceListener>();
   #looping = false;
   #closed = false;
+  /** Cuts the current step's sleep short on close. */
+  readonly #stop = new AbortController();
   /** Resolves when the current loop exits (for close()). */
   #loopDone: Promise<void> = Promise.resolve();
 
@@ -67,6 +69,7 @@ export class Engine {
   /** Aborts everything and waits for the loop to stop. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#stop.abort();
     for (const seq of [...this.#listeners.keys()]) this.#finish(seq, 'abort');
     await this.#loopDone;
   }
@@ -96,7 +99,7 @@ export class Engine {
         const now = performance.now();
         deadline = Math.max(deadline + plan.durationMs * this.#timeScale, now - MAX_LAG_MS);
         const wait = deadline - now;
-        if (wait >= 1) await sleep(wait);
+        if (wait >= 1) await sleep(wait, undefined, { signal: this.#stop.signal }).catch(() => undefined);
         else await yieldToIo();
         if (this.#closed) break;
         for (const { seq, index } of this.scheduler.commitStep(plan)) {

@@ -22,6 +22,8 @@ export interface SimStats {
   blockSize: number;
   running: number;
   waiting: number;
+  /** Requests held by the `hang` fault. */
+  hanging: number;
   preemptions: number;
   evictions: number;
   totals: StatsTotals;
@@ -75,6 +77,7 @@ export class PodRuntime {
       blockSize: kv.blockSize,
       running: this.engine.running,
       waiting: this.engine.waiting,
+      hanging: this.faults.hanging,
       preemptions: this.engine.scheduler.preemptions,
       evictions: kv.counters.evictions,
       totals: this.stats.totals,
