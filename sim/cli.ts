@@ -5,7 +5,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_SIM_OPTIONS, LOG_LEVELS, parseModelList } from './options.ts';
 import type { LogLevel, SimOptions } from './options.ts';
-import { startSimPods } from './server.ts';
 import type { SimPod } from './server.ts';
 
 export const USAGE_EXIT = 2;
@@ -169,6 +168,8 @@ export function parseCli(argv: readonly string[]): CliConfig | number {
 export async function runCli(argv: readonly string[]): Promise<number> {
   const config = parseCli(argv);
   if (typeof config === 'number') return config;
+  // Loaded only now, so --help and flag errors answer without loading the HTTP stack.
+  const { startSimPods } = await import('./server.ts');
   let pods: SimPod[];
   try {
     pods = await startSimPods(config.pods, { ...config.options, port: config.port, host: config.host });

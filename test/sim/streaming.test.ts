@@ -139,6 +139,11 @@ test('the queue holds requests beyond --max-num-seqs, in FIFO order', async (t) 
   for (const i of [2, 3, 4]) assert.ok((queueMs[i] ?? 0) > 100, `queue ${queueMs.join(', ')}`);
   for (const i of [0, 1])
     assert.ok((queueMs[i] ?? Infinity) < (queueMs[2] ?? 0) / 2, `queue ${queueMs.join(', ')}`);
+  // 2 and 3 start together when 0 and 1 finish; 4 waits for one of them in turn.
+  assert.ok(
+    (queueMs[4] ?? 0) > Math.max(queueMs[2] ?? 0, queueMs[3] ?? 0) + 50,
+    `queue ${queueMs.join(', ')}`,
+  );
   for (const [i, r] of results.entries()) {
     assert.equal(byId(`q${i}`)?.queuedMs, queueMs[i]);
     assert.equal(r.data.usage?.completion_tokens, 20);
