@@ -8,22 +8,58 @@ import { contextSharingSchema } from './strategy.ts';
  */
 export const agentDeclarationSchema = z
   .object({
-    name: idSchema,
-    contextFrom: z.array(idSchema).max(64).default([]),
+    name: idSchema.describe('Agent id, as sent in workflow_metadata.agent_id or X-Agent-Id.'),
+    contextFrom: z
+      .array(idSchema)
+      .max(64)
+      .default([])
+      .describe('Agents whose outputs this agent receives under selective context sharing.'),
   })
   .strict();
+
+/** A Kubernetes object name (RFC 1123 label), for references to other resources. */
+export const kubeNameSchema = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase RFC 1123 name');
 
 export const MIN_TTL_SECONDS = 60;
 export const MAX_TTL_SECONDS = 7 * 24 * 3600;
 
 export const workflowSpecSchema = z
   .object({
-    poolRef: idSchema.optional(),
-    ttlSeconds: z.number().int().min(MIN_TTL_SECONDS).max(MAX_TTL_SECONDS).optional(),
-    priority: z.number().min(0).max(100).default(50),
-    contextSharing: contextSharingSchema.default('auto'),
-    agents: z.array(agentDeclarationSchema).max(256).default([]),
-    maxMessageQueueSize: z.number().int().min(1).max(100_000).optional(),
+    poolRef: kubeNameSchema
+      .optional()
+      .describe('Name of the VllmPool (same namespace) that serves this workflow.'),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(MIN_TTL_SECONDS)
+      .max(MAX_TTL_SECONDS)
+      .optional()
+      .describe("Idle seconds after which the workflow expires (default: the router's --workflow-ttl)."),
+    priority: z
+      .number()
+      .min(0)
+      .max(100)
+      .default(50)
+      .describe('0..100; calls of higher-priority workflows are admitted first when a pod is saturated.'),
+    contextSharing: contextSharingSchema
+      .default('auto')
+      .describe('auto (pin only), broadcast, selective (share outputs) or none (no pin).'),
+    agents: z
+      .array(agentDeclarationSchema)
+      .max(256)
+      .default([])
+      .describe('Declared agents; when set, calls and messages of other agents are refused (403).'),
+    maxMessageQueueSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .optional()
+      .describe("Unexpired messages an agent's inbox holds before refusing (default: the router's flag)."),
   })
   .strict();
 

@@ -21,6 +21,7 @@
  * worth less than one extra workflow, so it cannot pile workflows onto one pod.
  * Calls without a workflow use prefix_aware ({@link profileForCall}).
  */
+import { ROUTING_LOGIC_NAMES, type RoutingLogicName } from '../../core/routing-logic.ts';
 import { capacityFilter } from './filters/capacity.ts';
 import { healthyFilter } from './filters/healthy.ts';
 import { modelFilter } from './filters/model.ts';
@@ -33,14 +34,9 @@ import { workflowBalanceScorer } from './scorers/workflow-balance.ts';
 import { workflowPinScorer } from './scorers/workflow-pin.ts';
 import type { Filter, Profile } from './types.ts';
 
-export const ROUTING_LOGICS = [
-  'roundrobin',
-  'least_loaded',
-  'session',
-  'prefix_aware',
-  'workflow_aware',
-] as const;
-export type RoutingLogic = (typeof ROUTING_LOGICS)[number];
+/** The logics of `--routing-logic`, shared with the VllmPool resource through core. */
+export const ROUTING_LOGICS = ROUTING_LOGIC_NAMES;
+export type RoutingLogic = RoutingLogicName;
 
 export interface ProfileOptions {
   /** `--batching-preference` p in [0,1] (default 0.8): how much work a pin carries before calls spill. */
