@@ -1,7 +1,15 @@
-/** The shared state store cannot be reached: callers answer 503 or fall back, never hang. */
+/**
+ * The backing store cannot be reached (connection down, command timed out, cluster not
+ * ready). The router answers 503 for operations that need the store and falls back to the
+ * near-cache and rendezvous hashing for routing. The in-memory store never throws it.
+ */
 export class StoreUnavailableError extends Error {
-  constructor(message = 'state store unavailable', options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'StoreUnavailableError';
   }
+}
+
+export function isStoreUnavailable(error: unknown): error is StoreUnavailableError {
+  return error instanceof StoreUnavailableError;
 }
