@@ -108,7 +108,7 @@ async function readCall(
 async function upstreamBody(
   core: RouterCore,
   call: Call,
-): Promise<{ body: Buffer; dropUsageChunk: boolean }> {
+): Promise<{ body: Buffer; text: string; dropUsageChunk: boolean }> {
   const body = { ...call.body };
   delete body.workflow_metadata;
   if (call.key && sharesContext(call.strategy)) {
@@ -133,7 +133,7 @@ async function upstreamBody(
       dropUsageChunk = true;
     }
   }
-  return { body: Buffer.from(JSON.stringify(body)), dropUsageChunk };
+  return { body: Buffer.from(JSON.stringify(body)), text: promptText(call.endpoint, body), dropUsageChunk };
 }
 
 function upstreamHeaders(req: Request, requestId: string): OutgoingHttpHeaders {
@@ -148,8 +148,7 @@ function upstreamHeaders(req: Request, requestId: string): OutgoingHttpHeaders {
 
 async function proxyCall(core: RouterCore, req: Request, res: Response, call: Call): Promise<void> {
   const requestId = requestIdOf(res);
-  const { body, dropUsageChunk } = await upstreamBody(core, call);
-  const text = promptText(call.endpoint, JSON.parse(body.toString('utf8')) as Record<string, unknown>);
+  const { body, text, dropUsageChunk } = await upstreamBody(core, call);
   const hashes = chunkHashes(text);
   const promptTokens = estimateTokens(text);
   const headers = upstreamHeaders(req, requestId);
@@ -238,6 +237,17 @@ async function proxyCall(core: RouterCore, req: Request, res: Response, call: Ca
         throw new ApiError(502, 'upstream_error', `the model server could not be reached (${outcome.code})`, {
           code: 'upstream_unreachable',
         });
+      }
+      if (outcome.kind === 'timeout') {
+        // The pod accepted the call and went silent: retrying could run it twice, and the pod
+        // may be merely overloaded, so it stays in service.
+        outcomeLabel = 'timeout';
+        throw new ApiError(
+          504,
+          'upstream_error',
+          `the model server sent nothing for ${core.config.upstreamTimeoutMs} ms (--upstream-timeout)`,
+          { code: 'upstream_timeout' },
+        );
       }
       if (outcome.kind === 'done') {
         outcomeLabel = outcome.status < 400 ? 'ok' : `http_${outcome.status}`;
