@@ -13,7 +13,9 @@ export type ForwardOutcome =
   /** The pod failed after the response started; the client got an error event or a cut. */
   | { kind: 'broken'; status: number; code: string }
   /** The client went away; the upstream request was cancelled. */
-  | { kind: 'client-closed' };
+  | { kind: 'client-closed' }
+  /** The pod took the call but sent nothing within the timeout: not retried, it may still be generating. */
+  | { kind: 'timeout' };
 
 export interface ForwardCall {
   req: IncomingMessage;
@@ -33,6 +35,8 @@ interface CallState {
   call: ForwardCall;
   proxyReq: ClientRequest | undefined;
   started: boolean;
+  /** The pod was silent for the upstream timeout and http-proxy aborted the request. */
+  timedOut: boolean;
   settled: boolean;
   resolve: (outcome: ForwardOutcome) => void;
 }
@@ -62,7 +66,10 @@ export class Forwarder {
   constructor() {
     this.proxy.on('proxyReq', (proxyReq, req) => {
       const state = this.calls.get(req);
-      if (state) state.proxyReq = proxyReq;
+      if (!state) return;
+      state.proxyReq = proxyReq;
+      // http-proxy aborts on proxyTimeout and reports a plain ECONNRESET: remember why.
+      proxyReq.once('timeout', () => (state.timedOut = true));
     });
     this.proxy.on('proxyRes', (proxyRes, req) => {
       const state = this.calls.get(req);
@@ -76,7 +83,14 @@ export class Forwarder {
 
   forward(call: ForwardCall): Promise<ForwardOutcome> {
     return new Promise((resolve) => {
-      const state: CallState = { call, proxyReq: undefined, started: false, settled: false, resolve };
+      const state: CallState = {
+        call,
+        proxyReq: undefined,
+        started: false,
+        timedOut: false,
+        settled: false,
+        resolve,
+      };
       this.calls.set(call.req, state);
       const onClientClose = (): void => {
         if (call.res.writableFinished) return;
@@ -104,6 +118,7 @@ export class Forwarder {
     const code = err.code ?? 'EPROXY';
     if (state.call.res.destroyed) return this.settle(state, { kind: 'client-closed' });
     if (!state.started) {
+      if (state.timedOut) return this.settle(state, { kind: 'timeout' });
       // Nothing reached the pod's client side yet: a refused or reset connection is retryable.
       const retryable = UNREACHABLE.has(code) || code === 'ECONNRESET' || code === 'EPIPE';
       return this.settle(
@@ -111,7 +126,7 @@ export class Forwarder {
         retryable ? { kind: 'unreachable', code } : { kind: 'broken', status: 502, code },
       );
     }
-    this.failMidStream(state, code);
+    this.failMidStream(state, state.timedOut ? 'ETIMEDOUT' : code);
   }
 
   private relay(state: CallState, proxyRes: IncomingMessage): void {
@@ -148,7 +163,7 @@ export class Forwarder {
       call.beforeEnd().then(finish, finish);
     });
     proxyRes.on('close', () => {
-      if (!proxyRes.complete) this.failMidStream(state, 'ECONNRESET');
+      if (!proxyRes.complete) this.failMidStream(state, state.timedOut ? 'ETIMEDOUT' : 'ECONNRESET');
     });
     proxyRes.on('error', () => this.failMidStream(state, 'ECONNRESET'));
   }
