@@ -28,6 +28,12 @@ export function toApiError(error: unknown): ApiError {
       },
     );
   }
+  if (error instanceof URIError) {
+    // Express could not percent-decode a path parameter (e.g. `/v1/workflows/%E0%A4%A/status`).
+    return new ApiError(400, 'invalid_request_error', 'the request path is not valid percent-encoding', {
+      code: 'invalid_path',
+    });
+  }
   if (isBodyParserError(error)) {
     switch (error.type) {
       case 'entity.too.large':
