@@ -67,7 +67,19 @@ interface Process {
 function spawnServer(port: number, dir: string, args: readonly string[]): Process {
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      ...args,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const log: string[] = [];
@@ -170,7 +182,14 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterServer
     }
     const create = spawn(
       'redis-cli',
-      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+      [
+        '--cluster',
+        'create',
+        ...ports.map((p) => `127.0.0.1:${p}`),
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let output = '';
@@ -183,7 +202,12 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterServer
       async () => {
         const states = await Promise.all(
           ports.map(async (port) => {
-            const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null });
+            const client = new Redis({
+              port,
+              host: '127.0.0.1',
+              lazyConnect: true,
+              retryStrategy: () => null,
+            });
             try {
               await client.connect();
               const info = await client.cluster('INFO');

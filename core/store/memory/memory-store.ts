@@ -22,6 +22,7 @@ export class MemoryStore implements StateStore {
   }
 
   close(): Promise<void> {
+    this.state.closed = true;
     this.state.waiters.wakeAll();
     return Promise.resolve();
   }

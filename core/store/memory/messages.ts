@@ -67,7 +67,15 @@ export class MemoryMessages implements MessageStore {
     for (;;) {
       const messages = this.readNow(key, agent, after, limit, Date.now());
       const remaining = deadline - Date.now();
-      if (messages.length > 0 || remaining <= 0 || signal.aborted || !this.state.find(key)) return messages;
+      if (
+        messages.length > 0 ||
+        remaining <= 0 ||
+        signal.aborted ||
+        this.state.closed ||
+        !this.state.find(key)
+      ) {
+        return messages;
+      }
       await this.state.waiters.wait(keyString(key), agent, remaining, signal);
     }
   }

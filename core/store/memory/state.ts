@@ -14,6 +14,8 @@ export class MemoryState {
   readonly waiters = new InboxWaiters();
   evicted = 0;
   expired = 0;
+  /** Set by close(): pending and later waits return at once. */
+  closed = false;
 
   find(key: WorkflowKey): WorkflowState | undefined {
     return this.workflows.get(keyString(key));

@@ -128,7 +128,7 @@ export class RedisMessages implements MessageStore {
         }
         cursor = page.cursor;
         const arrived = await this.block(key, agent, cursor, limit, remaining, signal);
-        if (arrived.length > 0) return arrived;
+        if (arrived.length > 0 || this.ctx.closed) return arrived;
       }
     });
   }
