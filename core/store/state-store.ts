@@ -17,6 +17,10 @@ export interface StateStore {
   readonly messages: MessageStore;
   /** 'degraded' while the backing store is unreachable (memory is always 'ok'). */
   health(): StoreHealth;
+  /** Calls `listener` on every change of health(); returns the unsubscribe function. Absent: never changes. */
+  onHealthChange?(listener: (health: StoreHealth) => void): () => void;
+  /** Failed operations against the backing store since start (the Redis errors metric). Absent: none. */
+  errors?(): number;
   close(): Promise<void>;
 }
 
