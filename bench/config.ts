@@ -1,0 +1,96 @@
+// Defaults of the benchmark: the simulated cluster, and per workload the shape and load used
+// by `make bench` (--quick) and by a full run. Every value can be overridden from the CLI.
+
+import type { LoopMode } from './runner.ts';
+import type { WorkloadName, WorkloadParams } from './workloads/types.ts';
+
+export const ROUTING_LOGICS = [
+  'roundrobin',
+  'least_loaded',
+  'session',
+  'prefix_aware',
+  'workflow_aware',
+] as const;
+export type Logic = (typeof ROUTING_LOGICS)[number];
+
+export const MODEL = 'meta-llama/Llama-3.1-8B-Instruct';
+
+/** The simulated pods: the simulator's Llama-3.1-8B-on-H100 timing, a smaller KV cache, time-scaled. */
+export interface ClusterOptions {
+  pods: number;
+  /** Simulator --time-scale: 0.25 runs four times faster than real time. */
+  timeScale: number;
+  /** KV blocks (16 tokens) per pod. */
+  kvBlocks: number;
+  maxNumSeqs: number;
+  seed: number;
+  /** Router --health-check-interval (seconds of real time): how fresh its view of pod queues is. */
+  healthCheckIntervalS: number;
+  /** Router --batching-preference (workflow_aware's spill bound); undefined: the router's default. */
+  batchingPreference: number | undefined;
+}
+
+export const DEFAULT_CLUSTER: ClusterOptions = {
+  pods: 4,
+  timeScale: 0.25,
+  kvBlocks: 4096,
+  maxNumSeqs: 256,
+  seed: 42,
+  healthCheckIntervalS: 0.25,
+  batchingPreference: undefined,
+};
+
+export interface WorkloadRun {
+  params: WorkloadParams;
+  mode: LoopMode;
+  /** Closed loop: workflows in flight. */
+  concurrency: number;
+  /** Open loop: workflows per simulated second. */
+  rate: number;
+}
+
+const BASE: WorkloadParams = {
+  seed: 42,
+  workflows: 48,
+  agents: 4,
+  rounds: 3,
+  docTokens: 1500,
+  taskTokens: 40,
+  outputTokens: 32,
+  hot: 0,
+  hotAgents: 0,
+};
+
+/** The configuration `make bench` runs (about a minute of load per workload on 2 cores). */
+export const QUICK: Record<WorkloadName, WorkloadRun> = {
+  pipeline: { params: { ...BASE, workflows: 48, agents: 4 }, mode: 'closed', concurrency: 24, rate: 8 },
+  fanout: { params: { ...BASE, workflows: 32, agents: 4 }, mode: 'closed', concurrency: 12, rate: 6 },
+  multiround: {
+    params: { ...BASE, workflows: 24, agents: 2, rounds: 3 },
+    mode: 'closed',
+    concurrency: 16,
+    rate: 4,
+  },
+  control: { params: { ...BASE, workflows: 48, agents: 4 }, mode: 'closed', concurrency: 24, rate: 8 },
+  skew: {
+    params: { ...BASE, workflows: 60, rounds: 4, hot: 2, hotAgents: 12 },
+    mode: 'closed',
+    concurrency: 16,
+    rate: 10,
+  },
+};
+
+/** A full run: the same shapes with about three times the workflows. */
+export const FULL: Record<WorkloadName, WorkloadRun> = Object.fromEntries(
+  Object.entries(QUICK).map(([name, run]) => [
+    name,
+    {
+      ...run,
+      params: {
+        ...run.params,
+        workflows: run.params.workflows * 3,
+        rounds: name === 'skew' ? run.params.rounds * 3 : run.params.rounds,
+      },
+    },
+  ]),
+) as Record<WorkloadName, WorkloadRun>;

@@ -1,0 +1,72 @@
+// `make bench` / `npm run bench`: runs the benchmark suite and writes its results.
+// See bench/cli.ts for the flags and README.md ("Performance") for what the figures mean.
+
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseCli, USAGE, UsageError } from './cli.ts';
+import { progressLine } from './progress.ts';
+import { headlineTable, renderMarkdown, targetsTable } from './report/markdown.ts';
+import { renderSvg } from './report/svg.ts';
+import { runSuite } from './suite.ts';
+import { checkTargets } from './targets.ts';
+
+let options;
+try {
+  options = parseCli(process.argv.slice(2));
+} catch (error) {
+  if (
+    error instanceof UsageError ||
+    (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
+  ) {
+    process.stderr.write(`bench: ${error.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  throw error;
+}
+if (options === 'help') {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+
+const { plan, outDir } = options;
+mkdirSync(outDir, { recursive: true });
+if (options.cpuProf) mkdirSync(join(outDir, 'profiles'), { recursive: true });
+const result = await runSuite(plan, progressLine());
+const checks = checkTargets(result);
+const svgName = `${plan.name}.svg`;
+writeFileSync(
+  join(outDir, `${plan.name}.json`),
+  `${JSON.stringify({ ...result, targets: checks }, null, 2)}\n`,
+);
+writeFileSync(join(outDir, `${plan.name}.md`), renderMarkdown(result, checks, svgName));
+writeFileSync(join(outDir, svgName), renderSvg(result));
+
+const failed = result.workloads.flatMap((w) => w.logics).reduce((n, l) => n + l.failed, 0);
+process.stdout.write(`\n${targetsTable(checks)}\n\n`);
+const headline = headlineTable(result);
+if (headline) process.stdout.write(`${headline}\n\n`);
+process.stdout.write(`results: ${join(outDir, plan.name)}.{json,md,svg}\n`);
+if (failed > 0) process.stdout.write(`warning: ${failed} calls failed (see the tables' "failed" column)\n`);
+
+if (options.readme) {
+  const file = 'README.md';
+  const begin = '<!-- bench:headline:begin -->';
+  const end = '<!-- bench:headline:end -->';
+  const readme = readFileSync(file, 'utf8');
+  const a = readme.indexOf(begin);
+  const b = readme.indexOf(end);
+  if (a < 0 || b < a || !headline) {
+    process.stderr.write(
+      `bench: README.md has no ${begin} … ${end} markers (or no pipeline run); not updated\n`,
+    );
+  } else {
+    const m = result.machine;
+    const body = [
+      headline,
+      '',
+      `Measured by \`${plan.command}\` on ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${result.startedAt.slice(0, 10)} (load average ${m.loadAverageBefore[0]?.toFixed(1)} at the start).`,
+    ].join('\n');
+    writeFileSync(file, `${readme.slice(0, a + begin.length)}\n${body}\n${readme.slice(b)}`);
+    process.stdout.write('README.md: Performance headline updated\n');
+  }
+}

@@ -1,0 +1,149 @@
+// Drives a workload against one endpoint (the router, or a pod directly): closed loop (C
+// workflows in flight, the next starting when one ends) or open loop (workflows arriving as a
+// seeded Poisson process). Within a workflow, the calls of a stage run in parallel and stages
+// run in order; a call's messages are rendered from the outputs of the calls before it.
+
+import { keepAliveAgent, postCompletion } from './client.ts';
+import { Rng } from './rng.ts';
+import { renderMessages } from './workloads/generate.ts';
+import type { WorkflowSpec } from './workloads/types.ts';
+import { totalCalls } from './workloads/types.ts';
+
+export type LoopMode = 'closed' | 'open';
+
+export interface RunOptions {
+  baseUrl: string;
+  model: string;
+  mode: LoopMode;
+  /** Closed loop: workflows in flight. */
+  concurrency: number;
+  /** Open loop: workflow arrivals per simulated second. */
+  rate: number;
+  /** The simulator's --time-scale: one simulated second lasts timeScale real seconds. */
+  timeScale: number;
+  seed: number;
+  /** Header carrying the workflow id as the session key (for --routing-logic session). */
+  sessionHeader: string;
+  /** Prefix of every X-Request-Id, to match calls with the pods' records. */
+  tag: string;
+  onCall?: (done: number, total: number, failed: number) => void;
+}
+
+/** One call as the client saw it. Times are real milliseconds. */
+export interface CallRecord {
+  workflow: string;
+  hot: boolean;
+  call: number;
+  agent: string;
+  requestId: string;
+  ok: boolean;
+  status: number;
+  error?: string;
+  /** Since the run started. */
+  startMs: number;
+  ttftMs: number;
+  latencyMs: number;
+  promptTokens: number;
+  cachedTokens: number;
+  completionTokens: number;
+  pod: string | undefined;
+}
+
+export interface RunResult {
+  calls: CallRecord[];
+  /** Real ms from the first call sent to the last call ended. */
+  wallMs: number;
+}
+
+/** Arrival times of `n` workflows, in simulated seconds from the start (first at 0). */
+export function poissonArrivals(n: number, rate: number, seed: number): number[] {
+  const rng = new Rng(seed ^ 0x5f3759df);
+  const out: number[] = [];
+  let t = 0;
+  for (let i = 0; i < n; i++) {
+    out.push(t);
+    t += rng.exponential(rate);
+  }
+  return out;
+}
+
+export async function runWorkload(workflows: readonly WorkflowSpec[], o: RunOptions): Promise<RunResult> {
+  const agent = keepAliveAgent();
+  const url = new URL('/v1/chat/completions', o.baseUrl);
+  const total = totalCalls(workflows);
+  const calls: CallRecord[] = [];
+  let failed = 0;
+  const t0 = performance.now();
+
+  const runCall = async (w: WorkflowSpec, index: number, outputs: (string | undefined)[]): Promise<void> => {
+    const spec = w.calls[index];
+    if (spec === undefined) return;
+    const requestId = `${o.tag}-${w.id}-c${index}`;
+    const body = JSON.stringify({
+      model: o.model,
+      messages: renderMessages(spec.messages, outputs),
+      max_tokens: spec.maxTokens,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+      workflow_metadata: { workflow_id: w.id, agent_id: spec.agent, context_sharing: w.sharing },
+    });
+    const r = await postCompletion({
+      agent,
+      url,
+      body,
+      headers: { 'x-request-id': requestId, [o.sessionHeader]: w.id },
+      stream: true,
+    });
+    outputs[index] = r.text;
+    if (!r.ok) failed++;
+    calls.push({
+      workflow: w.id,
+      hot: w.hot,
+      call: index,
+      agent: spec.agent,
+      requestId,
+      ok: r.ok,
+      status: r.status,
+      ...(r.error !== undefined ? { error: r.error } : {}),
+      startMs: r.sentAt - t0,
+      ttftMs: (r.firstTokenAt ?? r.endAt) - r.sentAt,
+      latencyMs: r.endAt - r.sentAt,
+      promptTokens: r.usage?.promptTokens ?? 0,
+      cachedTokens: r.usage?.cachedTokens ?? 0,
+      completionTokens: r.usage?.completionTokens ?? 0,
+      pod: r.pod,
+    });
+    o.onCall?.(calls.length, total, failed);
+  };
+
+  const runWorkflow = async (w: WorkflowSpec): Promise<void> => {
+    const outputs: (string | undefined)[] = new Array<string | undefined>(w.calls.length);
+    for (const stage of w.stages) await Promise.all(stage.map((i) => runCall(w, i, outputs)));
+  };
+
+  if (o.mode === 'closed') {
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < workflows.length) {
+        const w = workflows[next++] as WorkflowSpec;
+        await runWorkflow(w);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, workflows.length)) }, lane));
+  } else {
+    const arrivals = poissonArrivals(workflows.length, o.rate, o.seed);
+    await Promise.all(
+      workflows.map(
+        (w, i) =>
+          new Promise<void>((resolve) => {
+            const at = (arrivals[i] ?? 0) * 1000 * o.timeScale;
+            setTimeout(() => void runWorkflow(w).then(resolve), Math.max(0, t0 + at - performance.now()));
+          }),
+      ),
+    );
+  }
+  const wallMs = performance.now() - t0;
+  agent.destroy();
+  return { calls, wallMs };
+}

@@ -1,0 +1,193 @@
+// One benchmark run: every selected workload against every selected routing logic, on the same
+// simulated pods (a child process, caches reset cold between logics), the router in another
+// child process restarted per logic, the load generator here; then the overhead microbenchmark.
+
+import os from 'node:os';
+import type { ClusterOptions, Logic, WorkloadRun } from './config.ts';
+import { MODEL } from './config.ts';
+import { computeFigures, type LogicFigures } from './figures.ts';
+import { runOverhead, type OverheadReport } from './overhead.ts';
+import { startPods, startRouterChild } from './procs/children.ts';
+import { runWorkload } from './runner.ts';
+import { generateWorkload, WORKLOAD_TITLES } from './workloads/generate.ts';
+import { totalCalls, type WorkloadName } from './workloads/types.ts';
+
+export const SESSION_HEADER = 'x-session-id';
+
+export interface SuitePlan {
+  name: string;
+  command: string;
+  quick: boolean;
+  cluster: ClusterOptions;
+  logics: Logic[];
+  workloads: { name: WorkloadName; run: WorkloadRun }[];
+  overhead:
+    { logics: Logic[]; connections: number; rate: number; seconds: number; maxTokens: number } | undefined;
+  /** Extra node flags for the router children (e.g. --cpu-prof). */
+  routerNodeArgs: string[];
+}
+
+export interface WorkloadResult {
+  name: WorkloadName;
+  title: string;
+  mode: WorkloadRun['mode'];
+  concurrency: number;
+  rate: number;
+  params: WorkloadRun['params'];
+  workflows: number;
+  calls: number;
+  logics: LogicFigures[];
+}
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  os: string;
+  node: string;
+  loadAverageBefore: number[];
+  loadAverageAfter: number[];
+}
+
+export interface SuiteResult {
+  name: string;
+  command: string;
+  startedAt: string;
+  durationSeconds: number;
+  machine: MachineInfo;
+  cluster: ClusterOptions;
+  units: Record<string, string>;
+  workloads: WorkloadResult[];
+  overhead: OverheadReport | undefined;
+}
+
+export interface Progress {
+  phase(text: string): void;
+  calls(done: number, total: number, failed: number): void;
+  done(): void;
+}
+
+export async function runSuite(plan: SuitePlan, progress: Progress): Promise<SuiteResult> {
+  const started = Date.now();
+  const loadBefore = os.loadavg();
+  const c = plan.cluster;
+  const workloads: WorkloadResult[] = [];
+  if (plan.workloads.length > 0) {
+    const pods = await startPods({
+      pods: c.pods,
+      host: '127.0.0.1',
+      sim: {
+        timeScale: c.timeScale,
+        kvBlocks: c.kvBlocks,
+        maxNumSeqs: c.maxNumSeqs,
+        seed: c.seed,
+        logLevel: 'error',
+      },
+    });
+    try {
+      for (const [wi, { name, run }] of plan.workloads.entries()) {
+        const workload = generateWorkload(name, run.params);
+        const result: WorkloadResult = {
+          name,
+          title: WORKLOAD_TITLES[name],
+          mode: run.mode,
+          concurrency: run.concurrency,
+          rate: run.rate,
+          params: run.params,
+          workflows: workload.workflows.length,
+          calls: totalCalls(workload.workflows),
+          logics: [],
+        };
+        for (const [li, logic] of plan.logics.entries()) {
+          progress.phase(
+            `workload ${wi + 1}/${plan.workloads.length} ${name} · logic ${li + 1}/${plan.logics.length} ${logic}`,
+          );
+          await pods.reset();
+          const router = await startRouterChild({
+            logic,
+            backends: pods.urls,
+            models: pods.models,
+            sessionKey: SESSION_HEADER,
+            healthCheckIntervalS: c.healthCheckIntervalS,
+            ...(c.batchingPreference !== undefined ? { batchingPreference: c.batchingPreference } : {}),
+            nodeArgs: plan.routerNodeArgs,
+          });
+          try {
+            const cpu0 = router.cpuSeconds();
+            await pods.start(50, 500);
+            const runResult = await runWorkload(workload.workflows, {
+              baseUrl: router.url,
+              model: MODEL,
+              mode: run.mode,
+              concurrency: run.concurrency,
+              rate: run.rate,
+              timeScale: c.timeScale,
+              seed: run.params.seed,
+              sessionHeader: SESSION_HEADER,
+              tag: `${name}-${logic}`,
+              onCall: (done, total, failed) => progress.calls(done, total, failed),
+            });
+            const report = await pods.collect();
+            const cpu = router.cpuSeconds() - cpu0;
+            result.logics.push(
+              computeFigures({
+                logic,
+                run: runResult,
+                pods: report,
+                timeScale: c.timeScale,
+                routerCpuSeconds: cpu,
+              }),
+            );
+          } finally {
+            await router.close();
+          }
+        }
+        workloads.push(result);
+      }
+    } finally {
+      await pods.close();
+    }
+  }
+  let overhead: OverheadReport | undefined;
+  if (plan.overhead) {
+    const o = plan.overhead;
+    overhead = await runOverhead({
+      pods: c.pods,
+      logics: o.logics,
+      connections: o.connections,
+      rate: o.rate,
+      seconds: o.seconds,
+      maxTokens: o.maxTokens,
+      sessionHeader: SESSION_HEADER,
+      healthCheckIntervalS: c.healthCheckIntervalS,
+      nodeArgs: plan.routerNodeArgs,
+      onProgress: (label) => progress.phase(`overhead · ${label}`),
+    });
+  }
+  progress.done();
+  const cpus = os.cpus();
+  return {
+    name: plan.name,
+    command: plan.command,
+    startedAt: new Date(started).toISOString(),
+    durationSeconds: (Date.now() - started) / 1000,
+    machine: {
+      cpu: cpus[0]?.model ?? 'unknown',
+      cores: cpus.length,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      os: `${os.type()} ${os.release()} ${os.arch()}`,
+      node: process.version,
+      loadAverageBefore: loadBefore,
+      loadAverageAfter: os.loadavg(),
+    },
+    cluster: c,
+    units: {
+      latency: 'simulated ms (real ms / time scale)',
+      throughput: 'per simulated second',
+      routerOverhead: 'real ms (client latency minus the pod’s own time)',
+      overhead: 'real ms and real calls/s (pods without delays)',
+    },
+    workloads,
+    overhead,
+  };
+}
