@@ -119,18 +119,21 @@ test('a stop string ends a stream without leaking any part of it', async (t) => 
 test('the queue holds requests beyond --max-num-seqs, in FIFO order', async (t) => {
   const pod = await podFor(t, { maxNumSeqs: 2, decodeMsPerToken: 10, timeScale: 1 });
   const client = clientFor(pod);
-  const sent = [0, 1, 2, 3, 4].map((i) =>
-    client.completions
-      .create(
-        { model: MODEL, prompt: promptOf(20, i), max_tokens: 20 },
-        { headers: { 'x-request-id': `q${i}` } },
-      )
-      .withResponse(),
-  );
-  await waitFor(() => {
-    const s = pod.stats();
-    return s.running === 2 && s.waiting === 3;
-  });
+  // Sent one after the other, so the pod sees them in this order.
+  const sent = [];
+  for (const i of [0, 1, 2, 3, 4]) {
+    sent.push(
+      client.completions
+        .create(
+          { model: MODEL, prompt: promptOf(20, i), max_tokens: 20 },
+          { headers: { 'x-request-id': `q${i}` } },
+        )
+        .withResponse(),
+    );
+    await waitFor(() => pod.stats().running + pod.stats().waiting === i + 1);
+  }
+  const stats = pod.stats();
+  assert.deepEqual([stats.running, stats.waiting], [2, 3]);
   const results = await Promise.all(sent);
   const queueMs = results.map((r) => Number(r.response.headers.get('x-sim-queue-ms')));
   const records = pod.stats().requests;
