@@ -58,6 +58,7 @@ export function createApp(
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', ...detail });
   });
   app.get('/metrics', async (_req, res) => {
+    await core.refreshGauges();
     res.setHeader('content-type', core.metrics.registry.contentType);
     res.send(await core.metrics.registry.metrics());
   });

@@ -56,6 +56,19 @@ export class RouterCore {
     return this.gates.get(podId)?.depth ?? 0;
   }
 
+  /** Gauges computed when Prometheus scrapes, not kept up to date on the hot path. */
+  async refreshGauges(): Promise<void> {
+    for (const pod of this.pool.all()) {
+      this.metrics.podInflight.set({ pod: pod.id }, pod.inflight);
+      this.metrics.admissionQueue.set({ pod: pod.id }, this.queueDepth(pod.id));
+    }
+    try {
+      this.metrics.workflowsLive.set((await this.store.workflows.totals()).live);
+    } catch {
+      this.metrics.storeErrors.inc({ operation: 'workflow-totals' });
+    }
+  }
+
   async start(): Promise<void> {
     await this.health.start();
     this.workflows.startExpirySweeper();
