@@ -121,6 +121,8 @@ export async function serveInference(
     if (seq !== undefined) pod.engine.abort(seq);
   };
   res.on('close', onClose);
+  // The client may have left while the body was read, before anyone listened for it.
+  if (res.destroyed || res.socket === null || res.socket.destroyed) onClose();
 
   const finishCancelled = (): void => {
     record.status = res.headersSent ? res.statusCode : CLIENT_CLOSED;

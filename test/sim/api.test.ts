@@ -235,3 +235,24 @@ test('the context is capped by what the KV cache can hold', async (t) => {
   assert.equal(fits.status, 200, 'the default max_tokens shrinks to what fits');
   assert.equal((fits.body as { usage: { total_tokens: number } }).usage.total_tokens, 64);
 });
+
+test('with --time-scale 0 every simulated delay is zero', async (t) => {
+  // Default timings: 300 decode steps of 7 ms would take over two seconds at scale 1.
+  const pod = await podFor(t, { timeScale: 0 });
+  const start = performance.now();
+  const res = await clientFor(pod).completions.create({
+    model: MODEL,
+    prompt: 'word '.repeat(2000),
+    max_tokens: 300,
+  });
+  assert.equal(res.usage?.completion_tokens, 300);
+  assert.ok(performance.now() - start < 1500, `took ${performance.now() - start} ms`);
+});
+
+test('every response carries x-sim-queue-ms', async (t) => {
+  const pod = await podFor(t);
+  for (const path of ['/health', '/v1/models', '/metrics', '/sim/stats', '/sim/faults', '/nowhere']) {
+    const res = await fetch(`${pod.url}${path}`);
+    assert.equal(res.headers.get('x-sim-queue-ms'), '0', path);
+  }
+});
