@@ -1,8 +1,7 @@
 // The simulator's one error type, rendered as vLLM renders errors: OpenAI's shape with
 // vLLM's values (`type` is the exception class name, `code` the HTTP status).
 
-export type SimErrorType =
-  'BadRequestError' | 'NotFoundError' | 'InternalServerError' | 'ServiceUnavailableError';
+export type SimErrorType = 'BadRequestError' | 'NotFoundError' | 'InternalServerError';
 
 export interface OpenAIErrorBody {
   error: { message: string; type: SimErrorType; param: string | null; code: number };
