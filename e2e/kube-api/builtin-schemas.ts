@@ -4,13 +4,14 @@
 // contexts…) are `x-kubernetes-preserve-unknown-fields`, so unknown fields there are kept
 // rather than reported. They serve OpenAPI v3, pruning, strict field validation and patches.
 import type { Schema } from './schema.ts';
+import { TIME_EXTENSION } from './times.ts';
 
 const str: Schema = { type: 'string' };
 const bool: Schema = { type: 'boolean' };
 const int32: Schema = { type: 'integer', format: 'int32' };
 const int64: Schema = { type: 'integer', format: 'int64' };
-const time: Schema = { type: 'string', format: 'date-time' };
-const microTime: Schema = { type: 'string', format: 'date-time' };
+const time: Schema = { type: 'string', format: 'date-time', [TIME_EXTENSION]: 'Time' };
+const microTime: Schema = { type: 'string', format: 'date-time', [TIME_EXTENSION]: 'MicroTime' };
 const intOrString: Schema = { 'x-kubernetes-int-or-string': true };
 const anyObject: Schema = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
 const quantity: Schema = { 'x-kubernetes-int-or-string': true };

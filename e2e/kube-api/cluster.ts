@@ -39,6 +39,7 @@ import {
   parseLabelSelector,
 } from './selectors.ts';
 import { Store } from './store.ts';
+import { normalizeTimes } from './times.ts';
 import { strategicMergePatch } from './strategic.ts';
 import { validateAgainstSchema } from './validation.ts';
 
@@ -293,6 +294,17 @@ export class Cluster {
     }
     obj.apiVersion = apiVersionOf(rt);
     obj.kind = rt.kind;
+    if (!rt.schemaIsValidation) {
+      try {
+        normalizeTimes(obj, rt.schema);
+      } catch (e) {
+        if (e instanceof StatusError)
+          throw badRequest(
+            `${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: ${e.message}`,
+          );
+        throw e;
+      }
+    }
     return obj;
   }
 

@@ -1,5 +1,6 @@
 // The kubeconfig that points kubectl and @kubernetes/client-node at an emulator: plain
 // HTTP and a static token (the emulator does no authentication, a client still wants a user).
+// client-node 2.x refuses http:// servers unless insecure-skip-tls-verify is set.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -11,7 +12,7 @@ export function kubeconfigYaml(serverUrl: string): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: CONTEXT_NAME, cluster: { server: serverUrl } }],
+    clusters: [{ name: CONTEXT_NAME, cluster: { server: serverUrl, 'insecure-skip-tls-verify': true } }],
     users: [{ name: 'tester', user: { token: 'kube-api-emulator-token' } }],
     contexts: [
       { name: CONTEXT_NAME, context: { cluster: CONTEXT_NAME, user: 'tester', namespace: 'default' } },

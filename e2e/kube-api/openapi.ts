@@ -9,6 +9,7 @@ import { clone } from './json.ts';
 import type { JsonObject } from './json.ts';
 import type { ResourceRegistry, ResourceType } from './resources.ts';
 import type { Schema } from './schema.ts';
+import { TIME_EXTENSION } from './times.ts';
 
 const META = 'io.k8s.apimachinery.pkg.apis.meta.v1';
 const REF_OBJECT_META = `#/components/schemas/${META}.ObjectMeta`;
@@ -30,8 +31,19 @@ function gvk(rt: ResourceType, kind = rt.kind): JsonObject {
   return { group: rt.group, version: rt.version, kind };
 }
 
+/** Drops the emulator's private extensions from a published schema. */
+function published(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(published);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  return Object.fromEntries(
+    Object.entries(schema)
+      .filter(([k]) => k !== TIME_EXTENSION)
+      .map(([k, v]) => [k, published(v)]),
+  );
+}
+
 function kindSchema(rt: ResourceType): Schema {
-  const schema = clone(rt.schema);
+  const schema = published(clone(rt.schema)) as Schema;
   schema.properties = {
     apiVersion: {
       type: 'string',
@@ -177,7 +189,7 @@ function paths(rt: ResourceType): Record<string, JsonObject> {
 }
 
 const META_COMPONENTS: Record<string, Schema> = {
-  [`${META}.ObjectMeta`]: objectMetaSchema,
+  [`${META}.ObjectMeta`]: published(objectMetaSchema) as Schema,
   [`${META}.ListMeta`]: {
     type: 'object',
     properties: {
