@@ -2,6 +2,7 @@
 // to stdout; the TAP summary (`# pass N` / `# fail N`) is printed last for CI to read.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 function findTests(dir: string): string[] {
@@ -23,7 +24,7 @@ if (files.length === 0) {
   console.log('# pass 0\n# fail 0');
   process.exit(0);
 }
-const tapFile = `test-results-${root.replaceAll('/', '_')}.tap`;
+const tapFile = join(tmpdir(), `workflow-router-tests-${process.pid}.tap`);
 const run = spawnSync(
   process.execPath,
   [
