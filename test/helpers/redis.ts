@@ -2,7 +2,7 @@
 // cleaned up (stop() in after() hooks, and a SIGKILL of every child when the process exits,
 // so a failing test never leaves a server behind). Never touches the machine's Redis.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,6 +144,52 @@ export async function startRedis(opts: { args?: string[] } = {}): Promise<RedisS
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface RedisSentinelServer {
+  port: number;
+  /** The master group name the sentinel monitors. */
+  name: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a Sentinel (redis-server --sentinel) that monitors `master` as group `name`. */
+export async function startRedisSentinel(
+  master: RedisServer,
+  name = 'wr-master',
+): Promise<RedisSentinelServer> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'wr-sentinel-'));
+  const config = join(dir, 'sentinel.conf');
+  writeFileSync(
+    config,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      `sentinel monitor ${name} 127.0.0.1 ${master.port} 1`,
+      `sentinel down-after-milliseconds ${name} 5000`,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn('redis-server', [config, '--sentinel'], { stdio: 'ignore' });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  const stop = async (): Promise<void> => {
+    child.kill('SIGKILL');
+    await exited(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(`sentinel on port ${port}`, async () => {
+      if (child.exitCode !== null) throw new Error('redis-server --sentinel exited');
+      return ping(port);
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { port, name, stop };
 }
 
 export interface RedisClusterServers {

@@ -11,7 +11,13 @@ import {
   type RedisStoreOptions,
 } from '../../core/store/redis/redis-store.ts';
 import type { StoreHealth } from '../../core/store/state-store.ts';
-import { commandCount, scanKeys, startRedis, type RedisServer } from '../helpers/redis.ts';
+import {
+  commandCount,
+  scanKeys,
+  startRedis,
+  startRedisSentinel,
+  type RedisServer,
+} from '../helpers/redis.ts';
 import { runStoreContract } from './contract.ts';
 
 let server: RedisServer | undefined;
@@ -251,6 +257,50 @@ describe('redis store: near-cache and batching', () => {
       for (const k of keys.filter((k) => !own.includes(k))) assert.match(k, /^wr:tags:\{fleet\}:/);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('redis store: connections', () => {
+  test('through Sentinel: the store finds the master and works', async () => {
+    const master = await startRedis();
+    const sentinel = await startRedisSentinel(master);
+    try {
+      const store = await createRedisStore({
+        sentinels: [{ host: '127.0.0.1', port: sentinel.port }],
+        sentinelName: sentinel.name,
+        prefix: 'wr:sentinel:',
+      });
+      try {
+        await store.workflows.ensure(wf('w'), INIT, Date.now(), MAX);
+        assert.equal((await store.pins.claim(wf('w'), 'pod-a')).won, true);
+        const waiting = store.messages.wait(
+          wf('w'),
+          'r',
+          undefined,
+          10,
+          10_000,
+          new AbortController().signal,
+        );
+        await sleep(30);
+        await store.messages.send(wf('w'), 'r', { from: 'x', payload: 'hi', ttlSeconds: 60 }, Date.now(), 10);
+        assert.deepEqual(
+          (await waiting).map((m) => m.payload),
+          ['hi'],
+        );
+        const direct = new Redis(master.url);
+        assert.equal(
+          await direct.hget(store.keys.record(wf('w')), 'pod'),
+          'pod-a',
+          'the data is on the master',
+        );
+        await direct.quit();
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await sentinel.stop();
+      await master.stop();
     }
   });
 });

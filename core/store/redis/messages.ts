@@ -119,24 +119,55 @@ export class RedisMessages implements MessageStore {
   ): Promise<AgentMessage[]> {
     return this.ctx.run(async () => {
       const deadline = Date.now() + timeoutMs;
-      let cursor = after;
-      for (;;) {
-        const page = await this.page(key, agent, cursor, limit, Date.now());
-        const remaining = deadline - Date.now();
-        if (!page.exists || page.messages.length > 0 || remaining <= 0 || signal.aborted || this.ctx.closed) {
-          return page.messages;
+      // One wake-up for the whole call, registered before the first read: a delete (here or
+      // on another replica) or an abort that lands between the read and the blocking read
+      // is never missed.
+      let wakeups = 0;
+      let interrupt: () => void = () => undefined;
+      const wake = (): void => {
+        wakeups += 1;
+        interrupt();
+      };
+      const stopWaking = this.ctx.wakers.add(this.ctx.keys.member(key), wake);
+      signal.addEventListener('abort', wake, { once: true });
+      try {
+        let cursor = after;
+        for (;;) {
+          const seen = wakeups;
+          const cancelled = new Promise<typeof CANCELLED>((resolve) => {
+            interrupt = () => resolve(CANCELLED);
+          });
+          const page = await this.page(key, agent, cursor, limit, Date.now());
+          const remaining = deadline - Date.now();
+          if (
+            !page.exists ||
+            page.messages.length > 0 ||
+            remaining <= 0 ||
+            signal.aborted ||
+            this.ctx.closed
+          ) {
+            return page.messages;
+          }
+          cursor = page.cursor;
+          if (wakeups !== seen) continue;
+          const arrived = await this.block(key, agent, cursor, limit, remaining, cancelled);
+          if (arrived.length > 0 || this.ctx.closed) return arrived;
         }
-        cursor = page.cursor;
-        const arrived = await this.block(key, agent, cursor, limit, remaining, signal);
-        if (arrived.length > 0 || this.ctx.closed) return arrived;
+      } catch (error) {
+        if (this.ctx.closed) return [];
+        throw error;
+      } finally {
+        interrupt = () => undefined;
+        stopWaking();
+        signal.removeEventListener('abort', wake);
       }
     });
   }
 
   /**
-   * Blocks on the inbox stream after `cursor` until an entry arrives, the time is up, the
-   * signal aborts or the workflow is removed. Returns the unexpired messages that arrived
-   * (possibly none: the caller reads again and decides).
+   * Blocks on the inbox stream after `cursor` until an entry arrives, the time is up or
+   * `cancelled` resolves (abort, workflow removed, store closed). Returns the unexpired
+   * messages that arrived, possibly none: the caller reads again and decides.
    */
   private async block(
     key: WorkflowKey,
@@ -144,16 +175,18 @@ export class RedisMessages implements MessageStore {
     cursor: string | undefined,
     limit: number,
     timeoutMs: number,
-    signal: AbortSignal,
+    cancelled: Promise<typeof CANCELLED>,
   ): Promise<AgentMessage[]> {
-    const client = await this.pool.acquire();
-    let cancel: () => void = () => undefined;
-    const cancelled = new Promise<typeof CANCELLED>((resolve) => {
-      cancel = () => resolve(CANCELLED);
-    });
-    signal.addEventListener('abort', cancel, { once: true });
-    const stopWaking = this.ctx.wakers.add(this.ctx.keys.member(key), cancel);
-    if (signal.aborted || this.ctx.closed) cancel();
+    const acquiring = this.pool.acquire();
+    const acquired = await Promise.race([acquiring, cancelled]);
+    if (acquired === CANCELLED) {
+      acquiring.then(
+        (client) => this.pool.release(client),
+        () => undefined,
+      );
+      return [];
+    }
+    const client = acquired;
     const read = client.xread(
       'COUNT',
       limit,
@@ -163,39 +196,38 @@ export class RedisMessages implements MessageStore {
       this.ctx.keys.inbox(key, agent),
       cursor ?? '0-0',
     );
+    let result: Awaited<typeof read> | typeof CANCELLED;
     try {
-      const result = await Promise.race([read, cancelled]);
-      if (result === CANCELLED) {
-        read.catch(() => undefined);
-        this.pool.discard(client);
-        return [];
-      }
-      this.pool.release(client);
-      const now = Date.now();
-      const messages: AgentMessage[] = [];
-      for (const [, entries] of result ?? []) {
-        for (const [id, fields] of entries) {
-          const f = new Map<string, string>();
-          for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i] ?? '', fields[i + 1] ?? '');
-          const message = messageOf(
-            agent,
-            id,
-            f.get('from') ?? '',
-            f.get('payload') ?? '',
-            f.get('createdAt') ?? '0',
-            f.get('expiresAt') ?? '0',
-          );
-          if (message.expiresAt > now) messages.push(message);
-        }
-      }
-      return messages;
+      result = await Promise.race([read, cancelled]);
     } catch (error) {
       this.pool.discard(client);
       throw error;
-    } finally {
-      signal.removeEventListener('abort', cancel);
-      stopWaking();
     }
+    if (result === CANCELLED) {
+      // Dropping the connection ends the blocked XREAD at once.
+      read.catch(() => undefined);
+      this.pool.discard(client);
+      return [];
+    }
+    this.pool.release(client);
+    const now = Date.now();
+    const messages: AgentMessage[] = [];
+    for (const [, entries] of result ?? []) {
+      for (const [id, fields] of entries) {
+        const f = new Map<string, string>();
+        for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i] ?? '', fields[i + 1] ?? '');
+        const message = messageOf(
+          agent,
+          id,
+          f.get('from') ?? '',
+          f.get('payload') ?? '',
+          f.get('createdAt') ?? '0',
+          f.get('expiresAt') ?? '0',
+        );
+        if (message.expiresAt > now) messages.push(message);
+      }
+    }
+    return messages;
   }
 
   depth(key: WorkflowKey, agent: string, now: number): Promise<number> {

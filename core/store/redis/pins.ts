@@ -49,7 +49,7 @@ export class RedisPins implements PinStore {
       );
       const won = asNumber(reply[0], 'won') === 1;
       const current = asString(reply[1], 'pod');
-      if (won) await this.index.upsert(member, pinEntry(reply));
+      if (won) await this.ctx.followUp(this.index.upsert(member, pinEntry(reply)));
       if (current === '') {
         this.ctx.cache.invalidate(member);
         return { pod, won: false };
@@ -75,7 +75,7 @@ export class RedisPins implements PinStore {
       );
       const moved = asNumber(reply[0], 'moved') === 1;
       const current = asString(reply[1], 'pod');
-      if (moved) await this.index.upsert(member, pinEntry(reply));
+      if (moved) await this.ctx.followUp(this.index.upsert(member, pinEntry(reply)));
       this.ctx.cache.update(member, ticket, (record) => {
         record.pinnedPod = current === '' ? undefined : current;
       });

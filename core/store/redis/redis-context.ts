@@ -70,6 +70,19 @@ export class RedisContext {
     return this.failures;
   }
 
+  /**
+   * Runs an index step that follows a workflow script that already succeeded: the change
+   * happened, so the caller gets its true result even if the index could not follow; the
+   * failure is counted and the index heals later (fleet-index.ts, rule 5).
+   */
+  async followUp(step: Promise<void>): Promise<void> {
+    try {
+      await step;
+    } catch {
+      this.failures += 1;
+    }
+  }
+
   script(name: ScriptName, keys: readonly string[], args: readonly string[]): Promise<unknown> {
     return runScript(this.client, name, keys, args);
   }

@@ -111,7 +111,7 @@ export class RedisWorkflows implements WorkflowStore {
     const record = parseRecord(key, fields);
     if (!record) throw new Error(`workflow ${member} vanished while being created`);
     const created = asNumber(createdFlag, 'created') === 1;
-    await this.index.upsert(member, indexEntryOf(record, fields.get('pinSeq')));
+    await this.ctx.followUp(this.index.upsert(member, indexEntryOf(record, fields.get('pinSeq'))));
     this.ctx.cache.put(member, structuredClone(record), ticket);
     const evicted = created ? await this.evict(maxWorkflows, member) : [];
     return { record, created, evicted };
@@ -254,7 +254,7 @@ export class RedisWorkflows implements WorkflowStore {
         touches.push([member, last]);
         this.ctx.cache.touch(member, (record) => touch(record, Number(last)));
       });
-      await this.index.touch(touches);
+      await this.ctx.followUp(this.index.touch(touches));
     });
   }
 
@@ -262,7 +262,7 @@ export class RedisWorkflows implements WorkflowStore {
     return this.ctx.run(async () => {
       const member = this.ctx.keys.member(key);
       const removal = await this.remove(key, 'delete', '0');
-      await this.index.remove(member);
+      await this.ctx.followUp(this.index.remove(member));
       this.ctx.forget(member);
       return removal.status === 'removed';
     });
