@@ -4,7 +4,7 @@
  * near-cache and rendezvous hashing for routing. The in-memory store never throws it.
  */
 export class StoreUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message = 'state store unavailable', options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'StoreUnavailableError';
   }
