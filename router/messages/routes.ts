@@ -113,6 +113,8 @@ export function messagesRouter(core: RouterCore): Router {
   router.post('/v1/workflows/:wid/messages', async (req, res) => {
     const { key } = target(req);
     const body = parseSend(req);
+    // Agents become known through their calls' statistics: write this replica's pending ones first.
+    await core.workflows.stats.flush();
     const record = await core.workflows.ensure(key);
     const known = new Set([
       ...(record.spec?.agents.map((a) => a.name) ?? []),

@@ -41,21 +41,26 @@ export class HealthChecker {
   }
 
   private async check(pod: Pod): Promise<void> {
-    const timeoutMs = Math.max(200, Math.min(this.intervalMs, 2000));
+    // A sub-second interval must not shrink the timeout below what a busy host needs to answer:
+    // one slow probe takes a healthy pod out. A dead pod refuses at once, whatever the timeout.
+    const timeoutMs = Math.max(1000, Math.min(this.intervalMs, 2000));
     const wasHealthy = pod.healthy;
     try {
       const health = await fetch(`${pod.url}/health`, { signal: AbortSignal.timeout(timeoutMs) });
       await health.arrayBuffer();
-      if (!health.ok) {
-        pod.markDown('unhealthy');
-      } else {
+      if (!health.ok) pod.markDown('unhealthy');
+      else pod.markUp();
+    } catch {
+      pod.markDown('probe-failed');
+    }
+    if (pod.healthy) {
+      try {
         const scrape = await fetch(`${pod.url}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
         if (scrape.ok) pod.scraped = parsePodMetrics(await scrape.text());
         else await scrape.arrayBuffer();
-        pod.markUp();
+      } catch {
+        // The pod passed its health check; a failed scrape only leaves its load figures stale.
       }
-    } catch {
-      pod.markDown('probe-failed');
     }
     pod.lastProbeAt = Date.now();
     this.metrics.podHealthy.set({ pod: pod.id }, pod.healthy ? 1 : 0);

@@ -58,7 +58,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       host: '127.0.0.1',
       port: 0,
       logLevel: 'error',
-      healthCheckIntervalMs: 150,
+      healthCheckIntervalMs: 500,
       statsFlushMs: 10,
       staticBackends: urls.map((url, i) => ({ id: `pod-${i}`, url, models: [MODEL] })),
       ...options.router,

@@ -42,7 +42,7 @@ function mostLoaded(pins: Map<string, string>): { pod: string; workflows: string
 }
 
 test('an unhealthy pod stops receiving calls within two health intervals; its workflows migrate', async () => {
-  const interval = 300;
+  const interval = 500;
   const stack = await startStack({ pods: 3, router: { healthCheckIntervalMs: interval } });
   try {
     const client = stack.client();
@@ -110,7 +110,7 @@ test('an unhealthy pod stops receiving calls within two health intervals; its wo
 });
 
 test('a killed pod process stops receiving calls within two health intervals; its workflows migrate', async () => {
-  const interval = 300;
+  const interval = 500;
   const proc = await spawnSimProcess();
   const stack = await startStack({
     pods: 2,
