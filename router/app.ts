@@ -55,7 +55,8 @@ export function createApp(
   });
   app.get('/readyz', (_req, res) => {
     const { ready, detail } = isReady();
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', ...detail });
+    const status = !ready ? 'not ready' : detail.degraded === true ? 'degraded' : 'ready';
+    res.status(ready ? 200 : 503).json({ status, ...detail });
   });
   app.get('/metrics', async (_req, res) => {
     await core.refreshGauges();

@@ -57,6 +57,18 @@ function list(value: string): string[] {
     .filter((s) => s !== '');
 }
 
+/** `host:port,host:port` for Sentinel and Cluster seeds. */
+function addresses(flagName: string) {
+  return (value: string): { host: string; port: number }[] =>
+    list(value).map((entry) => {
+      const match = /^([^:]+|\[[^\]]+\]):(\d{1,5})$/.exec(entry);
+      const port = Number(match?.[2]);
+      if (!match?.[1] || !(port >= 1 && port <= 65535))
+        throw new FlagError(flagName, entry, 'comma-separated host:port');
+      return { host: match[1].replace(/^\[|\]$/g, ''), port };
+    });
+}
+
 function parseBackendUrl(value: string): string {
   let url: URL;
   try {
@@ -195,6 +207,19 @@ function program(): Command {
     )
     .addOption(flag('api-keys', 'keys', 'comma-separated bearer keys (none: open)').argParser(list))
     .addOption(flag('redis-url', 'url', 'redis:// or rediss:// URL of the shared state (none: in-memory)'))
+    .addOption(
+      flag(
+        'redis-sentinels',
+        'hosts',
+        'comma-separated host:port of Redis Sentinels (with --redis-sentinel-name)',
+      ).argParser(addresses('redis-sentinels')),
+    )
+    .addOption(flag('redis-sentinel-name', 'name', 'Sentinel master group name'))
+    .addOption(
+      flag('redis-cluster-nodes', 'hosts', 'comma-separated host:port of Redis Cluster nodes').argParser(
+        addresses('redis-cluster-nodes'),
+      ),
+    )
     .addOption(flag('redis-prefix', 'prefix', 'prefix of every Redis key').default(d.redisPrefix));
 }
 
@@ -221,6 +246,9 @@ interface ParsedFlags {
   logLevel: RouterConfig['logLevel'];
   apiKeys?: string[];
   redisUrl?: string;
+  redisSentinels?: { host: string; port: number }[];
+  redisSentinelName?: string;
+  redisClusterNodes?: { host: string; port: number }[];
   redisPrefix: string;
 }
 
@@ -250,11 +278,22 @@ export function parseCli(argv: readonly string[]): CliResult {
     if (f.serviceDiscovery === 'static' && backends.length === 0) {
       throw new FlagError('static-backends', '', 'at least one URL with --service-discovery static');
     }
-    if (f.serviceDiscovery === 'k8s' && !f.redisUrl) {
+    if (f.redisSentinels?.length && !f.redisSentinelName) {
+      throw new FlagError(
+        'redis-sentinel-name',
+        '',
+        'the Sentinel master group name, required with --redis-sentinels',
+      );
+    }
+    if (f.redisUrl !== undefined && !/^rediss?:\/\//.test(f.redisUrl)) {
+      throw new FlagError('redis-url', f.redisUrl, 'a redis:// or rediss:// URL');
+    }
+    const hasRedis = Boolean(f.redisUrl || f.redisSentinels?.length || f.redisClusterNodes?.length);
+    if (f.serviceDiscovery === 'k8s' && !hasRedis) {
       throw new FlagError(
         'redis-url',
         '',
-        'a Redis URL: --service-discovery k8s reads the routing table from Redis',
+        'a Redis URL (or Sentinels or Cluster nodes): --service-discovery k8s reads the routing table from Redis',
       );
     }
     for (const key of f.apiKeys ?? []) {
@@ -283,6 +322,9 @@ export function parseCli(argv: readonly string[]): CliResult {
       logLevel: f.logLevel,
       apiKeys: f.apiKeys ?? [],
       redisUrl: f.redisUrl,
+      redisSentinels: f.redisSentinels ?? [],
+      redisSentinelName: f.redisSentinelName,
+      redisClusterNodes: f.redisClusterNodes ?? [],
       redisPrefix: f.redisPrefix,
     };
     return { kind: 'run', config };

@@ -36,6 +36,9 @@ export const routerConfigSchema = z.object({
   logLevel: z.enum(LOG_LEVELS),
   apiKeys: z.array(z.string().min(8)),
   redisUrl: z.string().optional(),
+  redisSentinels: z.array(z.object({ host: z.string(), port: z.number().int() })),
+  redisSentinelName: z.string().optional(),
+  redisClusterNodes: z.array(z.object({ host: z.string(), port: z.number().int() })),
   redisPrefix: z.string().min(1),
 });
 
@@ -64,6 +67,9 @@ export const DEFAULT_CONFIG: RouterConfig = {
   logLevel: 'info',
   apiKeys: [],
   redisUrl: undefined,
+  redisSentinels: [],
+  redisSentinelName: undefined,
+  redisClusterNodes: [],
   redisPrefix: 'wr:',
 };
 

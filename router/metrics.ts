@@ -86,6 +86,12 @@ export class RouterMetrics {
     registers: [this.registry],
   });
 
+  readonly storeUp = new Gauge({
+    name: 'workflow_router_store_up',
+    help: '1 while the shared state store (Redis) is reachable, 0 while the router runs degraded',
+    registers: [this.registry],
+  });
+
   readonly podInflight = new Gauge({
     name: 'workflow_router_pod_inflight',
     help: 'Calls in flight from this router to each pod',

@@ -2,6 +2,8 @@ import type { StateStore } from '../core/store/state-store.ts';
 import type { RouterConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { RouterMetrics } from './metrics.ts';
+import { isStoreUnavailable } from '../core/store/errors.ts';
+import { DegradedPins } from './degraded-pins.ts';
 import { HealthChecker } from './pods/health-checker.ts';
 import type { Pod } from './pods/pod.ts';
 import type { PodPool } from './pods/pool.ts';
@@ -23,7 +25,9 @@ export class RouterCore {
   readonly workflows: WorkflowService;
   readonly routing: RoutingService;
   readonly health: HealthChecker;
+  readonly degradedPins = new DegradedPins();
   private readonly gates = new Map<string, AdmissionGate>();
+  private unsubscribeHealth: (() => void) | undefined;
 
   constructor(
     config: RouterConfig,
@@ -38,7 +42,16 @@ export class RouterCore {
     this.logger = logger;
     this.metrics = metrics;
     this.workflows = new WorkflowService(store, config, logger, metrics);
-    this.routing = new RoutingService(pool, store, this.prefixIndex, config, this.workflows, metrics, logger);
+    this.routing = new RoutingService(
+      pool,
+      store,
+      this.prefixIndex,
+      config,
+      this.workflows,
+      metrics,
+      logger,
+      this.degradedPins,
+    );
     this.health = new HealthChecker(pool, config.healthCheckIntervalMs, logger, metrics);
   }
 
@@ -72,9 +85,33 @@ export class RouterCore {
   async start(): Promise<void> {
     await this.health.start();
     this.workflows.startExpirySweeper();
+    this.metrics.storeUp.set(this.store.health() === 'ok' ? 1 : 0);
+    this.unsubscribeHealth = this.store.onHealthChange?.((health) => {
+      this.metrics.storeUp.set(health === 'ok' ? 1 : 0);
+      if (health === 'ok') {
+        this.logger.info('state store reachable again; resuming');
+        void this.recover();
+      } else {
+        this.logger.warn(
+          'state store unreachable: routing from the near-cache and rendezvous hashing; messages answer 503',
+        );
+      }
+    });
+  }
+
+  /** After an outage: claim the pins made meanwhile, then write the statistics kept back. */
+  private async recover(): Promise<void> {
+    await this.degradedPins.reconcile(this.store, this.config.maxWorkflows, this.logger);
+    await this.workflows.stats.flush();
+  }
+
+  /** True when an error means the store is away (the caller degrades instead of failing). */
+  static storeAway(error: unknown): boolean {
+    return isStoreUnavailable(error);
   }
 
   async close(): Promise<void> {
+    this.unsubscribeHealth?.();
     this.health.stop();
     await this.workflows.close();
     this.forwarder.close();

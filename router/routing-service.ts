@@ -1,6 +1,8 @@
 import { ApiError, notFound, unavailable } from '../core/errors.ts';
+import { isStoreUnavailable } from '../core/store/errors.ts';
 import { keyString, type WorkflowKey } from '../core/ids.ts';
-import type { StateStore } from '../core/store/state-store.ts';
+import type { StateStore, WorkflowInit } from '../core/store/state-store.ts';
+import type { DegradedPins } from './degraded-pins.ts';
 import type { RouterConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { RouterMetrics } from './metrics.ts';
@@ -17,7 +19,16 @@ import type { WorkflowService } from './workflows/workflow-service.ts';
 export interface CallToPlace {
   model: string;
   requestId: string;
-  workflow: { key: WorkflowKey; pinnedPod: string | undefined; pins: boolean } | undefined;
+  workflow:
+    | {
+        key: WorkflowKey;
+        pinnedPod: string | undefined;
+        pins: boolean;
+        /** The store could not be read for this call: place by rendezvous hash. */
+        degraded: boolean;
+        init: WorkflowInit;
+      }
+    | undefined;
   sessionKey: string | undefined;
   promptHashes: readonly number[];
   promptTokens: number;
@@ -46,6 +57,7 @@ export class RoutingService {
   private readonly metrics: RouterMetrics;
   private readonly logger: Logger;
   private pinCounts: { at: number; counts: Record<string, number> } = { at: 0, counts: {} };
+  private readonly degraded: DegradedPins;
 
   constructor(
     pool: PodPool,
@@ -55,7 +67,9 @@ export class RoutingService {
     workflows: WorkflowService,
     metrics: RouterMetrics,
     logger: Logger,
+    degraded: DegradedPins,
   ) {
+    this.degraded = degraded;
     this.pool = pool;
     this.store = store;
     this.prefixIndex = prefixIndex;
@@ -67,6 +81,8 @@ export class RoutingService {
 
   async place(call: CallToPlace, excluded: ReadonlySet<string>): Promise<PlacedCall> {
     const pinning = call.workflow?.pins === true && this.config.routingLogic === 'workflow_aware';
+    if (pinning && call.workflow?.degraded)
+      return this.placeDegraded(call, call.workflow.key, call.workflow.init, excluded);
     const counts =
       pinning && call.workflow?.pinnedPod === undefined ? await this.podPinCounts() : this.pinCounts.counts;
     const pods = this.snapshots(counts, excluded);
@@ -78,10 +94,47 @@ export class RoutingService {
     let kind: PlacedCall['kind'] = 'unpinned';
     if (pinning && call.workflow) {
       const placement = classifyPlacement(call.workflow.pinnedPod, decision, pods) ?? 'new';
-      ({ pod, kind } = await this.settlePin(call.workflow.key, call.workflow.pinnedPod, placement, pod));
+      try {
+        ({ pod, kind } = await this.settlePin(call.workflow.key, call.workflow.pinnedPod, placement, pod));
+      } catch (error) {
+        if (!isStoreUnavailable(error)) throw error;
+        this.metrics.storeErrors.inc({ operation: 'pin' });
+        return this.placeDegraded(call, call.workflow.key, call.workflow.init, excluded);
+      }
     }
     this.metrics.decisions.inc({ logic: this.config.routingLogic, kind });
     return { pod, kind, decision, matchedChunks: request.prefixMatches.get(pod.id) ?? 0 };
+  }
+
+  /** Store unreachable: the rendezvous choice over healthy pods, the same on every replica. */
+  private placeDegraded(
+    call: CallToPlace,
+    key: WorkflowKey,
+    init: WorkflowInit,
+    excluded: ReadonlySet<string>,
+  ): PlacedCall {
+    const pods = this.snapshots({}, excluded);
+    const candidates = pods.filter((p) => p.healthy && !p.draining && p.models.includes(call.model));
+    const chosen = this.degraded.pick(key, candidates, init);
+    if (!chosen) {
+      const anyForModel = pods.some((p) => p.models.includes(call.model));
+      throw this.rejection(call.model, {
+        pod: undefined,
+        profile: 'degraded',
+        candidates: 0,
+        rejection: anyForModel ? 'no-healthy-pods' : 'no-pods-for-model',
+        scores: {},
+      });
+    }
+    this.metrics.decisions.inc({ logic: this.config.routingLogic, kind: 'degraded' });
+    const decision: Decision = {
+      pod: chosen,
+      profile: 'degraded',
+      candidates: candidates.length,
+      rejection: undefined,
+      scores: {},
+    };
+    return { pod: this.mustGet(chosen.id), kind: 'pinned', decision, matchedChunks: 0 };
   }
 
   /** Saturated everywhere: schedule without the capacity filter so the call waits by priority. */

@@ -1,6 +1,5 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MemoryStore } from '../core/store/memory/memory-store.ts';
 import type { StateStore } from '../core/store/state-store.ts';
 import { createApp } from './app.ts';
 import type { RouterConfig } from './config.ts';
@@ -8,6 +7,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { RouterMetrics } from './metrics.ts';
 import { PodPool } from './pods/pool.ts';
 import { RouterCore } from './router-core.ts';
+import { createStore } from './state.ts';
 
 export interface RunningRouter {
   url: string;
@@ -25,7 +25,7 @@ export interface RouterDeps {
 /** Starts one router replica: probes the pods once, then listens. */
 export async function startRouter(config: RouterConfig, deps: RouterDeps = {}): Promise<RunningRouter> {
   const logger = deps.logger ?? createLogger(config.logLevel);
-  const store = deps.store ?? new MemoryStore();
+  const store = deps.store ?? (await createStore(config));
   const pool = PodPool.fromStatic(config.staticBackends);
   const core = new RouterCore(config, store, pool, logger, new RouterMetrics());
   await core.start();
@@ -33,10 +33,12 @@ export async function startRouter(config: RouterConfig, deps: RouterDeps = {}): 
   const app = createApp(core, () => {
     const storeHealth = store.health();
     const healthyPods = pool.all().filter((p) => p.healthy).length;
+    // Degraded (Redis away) stays ready: LLM calls still flow, only messages answer 503.
     const ready = !closing && healthyPods > 0;
     return {
       ready,
       detail: {
+        degraded: storeHealth === 'degraded',
         store: store.kind,
         store_health: storeHealth,
         healthy_pods: healthyPods,

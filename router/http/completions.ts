@@ -1,9 +1,10 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Request, Response } from 'express';
 import { ApiError, badRequest } from '../../core/errors.ts';
+import { isStoreUnavailable } from '../../core/store/errors.ts';
 import type { WorkflowKey } from '../../core/ids.ts';
 import { readWorkflowMetadata, WORKFLOW_HEADERS, type WorkflowMetadata } from '../../core/metadata.ts';
-import type { WorkflowRecord } from '../../core/store/records.ts';
+import type { ContextEntry, WorkflowRecord } from '../../core/store/records.ts';
 import { pins, sharesContext, type ContextSharing } from '../../core/strategy.ts';
 import { declaredContextFrom } from '../../core/workflow-spec.ts';
 import type { Pod } from '../pods/pod.ts';
@@ -29,6 +30,8 @@ interface Call {
   strategy: ContextSharing;
   priority: number;
   startedAt: number;
+  /** The shared store could not be read: route by rendezvous hash, skip context sharing. */
+  degraded: boolean;
 }
 
 const DROPPED_HEADERS = new Set<string>([
@@ -91,15 +94,24 @@ async function readCall(
     strategy: 'none',
     priority: metadata?.priority ?? 50,
     startedAt,
+    degraded: false,
   };
   if (metadata) {
     const key = { tenant: callerOf(req).tenant, id: metadata.workflowId };
-    const record = await core.workflows.ensure(key, metadata.strategy, metadata.priority);
-    WorkflowService.checkAgentDeclared(record, metadata.agentId);
     call.key = key;
-    call.record = record;
-    call.strategy = metadata.strategy ?? record.strategy;
-    call.priority = metadata.priority ?? record.priority;
+    call.strategy = metadata.strategy ?? 'auto';
+    try {
+      const record = await core.workflows.ensure(key, metadata.strategy, metadata.priority);
+      WorkflowService.checkAgentDeclared(record, metadata.agentId);
+      call.record = record;
+      call.strategy = metadata.strategy ?? record.strategy;
+      call.priority = metadata.priority ?? record.priority;
+    } catch (error) {
+      if (!isStoreUnavailable(error)) throw error;
+      // LLM calls never fail because the shared state is away (DESIGN section 6).
+      core.metrics.storeErrors.inc({ operation: 'ensure' });
+      call.degraded = true;
+    }
   }
   return call;
 }
@@ -111,8 +123,8 @@ async function upstreamBody(
 ): Promise<{ body: Buffer; text: string; dropUsageChunk: boolean }> {
   const body = { ...call.body };
   delete body.workflow_metadata;
-  if (call.key && sharesContext(call.strategy)) {
-    const entries = await core.store.contexts.read(call.key);
+  if (call.key && sharesContext(call.strategy) && !call.degraded) {
+    const entries = await readContext(core, call);
     const from = call.metadata?.contextFrom ?? declaredContextFrom(call.record?.spec, call.metadata?.agentId);
     prependContext(call.endpoint, body, selectEntries(call.strategy, entries, from));
   }
@@ -134,6 +146,30 @@ async function upstreamBody(
     }
   }
   return { body: Buffer.from(JSON.stringify(body)), text: promptText(call.endpoint, body), dropUsageChunk };
+}
+
+async function readContext(core: RouterCore, call: Call): Promise<ContextEntry[]> {
+  if (!call.key) return [];
+  try {
+    return await core.store.contexts.read(call.key);
+  } catch (error) {
+    if (!isStoreUnavailable(error)) throw error;
+    core.metrics.storeErrors.inc({ operation: 'context-read' });
+    call.degraded = true;
+    return [];
+  }
+}
+
+async function currentPin(core: RouterCore, call: Call): Promise<string | undefined> {
+  if (!call.key || call.degraded) return undefined;
+  try {
+    return await core.store.pins.get(call.key);
+  } catch (error) {
+    if (!isStoreUnavailable(error)) throw error;
+    core.metrics.storeErrors.inc({ operation: 'pin-read' });
+    call.degraded = true;
+    return undefined;
+  }
 }
 
 function upstreamHeaders(req: Request, requestId: string): OutgoingHttpHeaders {
@@ -169,12 +205,20 @@ async function proxyCall(core: RouterCore, req: Request, res: Response, call: Ca
   let usage: ReturnType<ResponseTap['usage']>;
   try {
     for (let attempt = 0; ; attempt++) {
-      const pinnedPod = call.key && pinning ? await core.store.pins.get(call.key) : undefined;
+      const pinnedPod = pinning ? await currentPin(core, call) : undefined;
       const placed: PlacedCall = await core.routing.place(
         {
           model: call.model,
           requestId,
-          workflow: call.key ? { key: call.key, pinnedPod, pins: pinning } : undefined,
+          workflow: call.key
+            ? {
+                key: call.key,
+                pinnedPod,
+                pins: pinning,
+                degraded: call.degraded,
+                init: core.workflows.init(call.strategy, call.priority),
+              }
+            : undefined,
           sessionKey: headerValue(req, core.config.sessionKey),
           promptHashes: hashes,
           promptTokens,
@@ -294,7 +338,7 @@ async function proxyCall(core: RouterCore, req: Request, res: Response, call: Ca
  */
 async function shareOutput(core: RouterCore, call: Call, tap: ResponseTap): Promise<void> {
   const output = tap.output();
-  if (!call.key || output === '' || tap.streamError !== undefined) return;
+  if (!call.key || call.degraded || output === '' || tap.streamError !== undefined) return;
   try {
     await core.store.contexts.append(
       call.key,

@@ -76,7 +76,12 @@ export function sendError(res: Response, error: ApiError): void {
 export function errorHandler(logger: Logger) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const apiError = toApiError(error);
-    if (apiError.status >= 500 && !(error instanceof ApiError)) {
+    if (error instanceof StoreUnavailableError) {
+      logger.warn('request refused: state store unavailable', {
+        requestId: requestIdOf(res),
+        path: req.path,
+      });
+    } else if (apiError.status >= 500 && !(error instanceof ApiError)) {
       logger.error('request failed', {
         requestId: requestIdOf(res),
         path: req.path,

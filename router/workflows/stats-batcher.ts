@@ -18,7 +18,16 @@ export class StatsBatcher {
   private readonly metrics: RouterMetrics;
   private static readonly MAX_QUEUED = 100_000;
 
-  constructor(store: WorkflowStore, intervalMs: number, logger: Logger, metrics: RouterMetrics) {
+  private readonly isDegraded: () => boolean;
+
+  constructor(
+    store: WorkflowStore,
+    intervalMs: number,
+    logger: Logger,
+    metrics: RouterMetrics,
+    isDegraded: () => boolean = () => false,
+  ) {
+    this.isDegraded = isDegraded;
     this.store = store;
     this.intervalMs = intervalMs;
     this.logger = logger;
@@ -49,6 +58,12 @@ export class StatsBatcher {
 
   private async writeBatch(): Promise<void> {
     if (this.queue.length === 0) return;
+    if (this.isDegraded()) {
+      // Kept until the store is back: events of workflows created while degraded must not be
+      // applied before the recovery has re-created those workflows.
+      this.retryLater();
+      return;
+    }
     const batch = this.queue;
     this.queue = [];
     try {
@@ -60,17 +75,20 @@ export class StatsBatcher {
         error: String(error),
       });
       this.queue = batch.concat(this.queue).slice(-StatsBatcher.MAX_QUEUED);
-      if (!this.timer) {
-        this.timer = setTimeout(
-          () => {
-            this.timer = undefined;
-            void this.flush();
-          },
-          Math.max(this.intervalMs, 500),
-        );
-        this.timer.unref();
-      }
+      this.retryLater();
     }
+  }
+
+  private retryLater(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        void this.flush();
+      },
+      Math.max(this.intervalMs, 500),
+    );
+    this.timer.unref();
   }
 
   async close(): Promise<void> {

@@ -23,7 +23,13 @@ export class WorkflowService {
     this.config = config;
     this.logger = logger;
     this.metrics = metrics;
-    this.stats = new StatsBatcher(store.workflows, config.statsFlushMs, logger, metrics);
+    this.stats = new StatsBatcher(
+      store.workflows,
+      config.statsFlushMs,
+      logger,
+      metrics,
+      () => store.health() === 'degraded',
+    );
   }
 
   init(strategy?: ContextSharing, priority?: number): WorkflowInit {
