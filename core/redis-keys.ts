@@ -22,7 +22,13 @@ import { keyString, parseKeyString, type WorkflowKey } from './ids.ts';
  *   <prefix>{fleet}:pin-counts   HASH   pod -> live workflows pinned to it
  *   <prefix>{fleet}:stats        HASH   evicted, expired (fleet-wide counters)
  *
- * Pub/sub: <prefix>invalidations carries near-cache invalidations between replicas.
+ * The routing table (routing-table-store.ts) shares the hash tag `{routing}`:
+ *
+ *   <prefix>{routing}:pools      HASH   <namespace>/<pool> -> RoutingPool JSON
+ *   <prefix>{routing}:meta       HASH   version, updatedAt
+ *
+ * Pub/sub: <prefix>invalidations carries near-cache invalidations between replicas;
+ * <prefix>routing announces each new routing-table version.
  * Workflows appear in the fleet indexes as `keyString(key)` (`<tenant>/<id>`).
  */
 export class RedisKeys {
@@ -113,5 +119,22 @@ export class RedisKeys {
 
   get invalidations(): string {
     return `${this.prefix}invalidations`;
+  }
+
+  private routing(name: string): string {
+    return `${this.prefix}{routing}:${name}`;
+  }
+
+  get routingPools(): string {
+    return this.routing('pools');
+  }
+
+  get routingMeta(): string {
+    return this.routing('meta');
+  }
+
+  /** Announces each new routing-table version (the message is the version). */
+  get routingChannel(): string {
+    return `${this.prefix}routing`;
   }
 }

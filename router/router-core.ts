@@ -83,7 +83,8 @@ export class RouterCore {
   }
 
   async start(): Promise<void> {
-    await this.health.start();
+    // With k8s discovery the operator probes the pods and the routing table carries the result.
+    if (this.config.serviceDiscovery !== 'k8s') await this.health.start();
     this.workflows.startExpirySweeper();
     this.metrics.storeUp.set(this.store.health() === 'ok' ? 1 : 0);
     this.unsubscribeHealth = this.store.onHealthChange?.((health) => {

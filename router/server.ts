@@ -5,6 +5,7 @@ import { createApp } from './app.ts';
 import type { RouterConfig } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { RouterMetrics } from './metrics.ts';
+import { startK8sDiscovery } from './pods/k8s-discovery.ts';
 import { PodPool } from './pods/pool.ts';
 import { RouterCore } from './router-core.ts';
 import { createStore } from './state.ts';
@@ -28,6 +29,14 @@ export async function startRouter(config: RouterConfig, deps: RouterDeps = {}): 
   const store = deps.store ?? (await createStore(config));
   const pool = PodPool.fromStatic(config.staticBackends);
   const core = new RouterCore(config, store, pool, logger, new RouterMetrics());
+  // k8s: the pods, their health and load come from the operator's routing table in Redis.
+  const discovery =
+    config.serviceDiscovery === 'k8s'
+      ? await startK8sDiscovery(config, pool, logger, { metrics: core.metrics }).catch(async (error) => {
+          await store.close();
+          throw error;
+        })
+      : undefined;
   await core.start();
   let closing = false;
   const app = createApp(core, () => {
@@ -75,6 +84,7 @@ export async function startRouter(config: RouterConfig, deps: RouterDeps = {}): 
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2000).unref();
       });
+      await discovery?.close();
       await core.close();
     },
   };
