@@ -106,7 +106,13 @@ const objectReference: Schema = obj(
 );
 
 const containerPort: Schema = obj(
-  { name: str, hostPort: int32, containerPort: int32, protocol: str, hostIP: str },
+  {
+    name: str,
+    hostPort: int32,
+    containerPort: int32,
+    protocol: { type: 'string', default: 'TCP' },
+    hostIP: str,
+  },
   { required: ['containerPort'] },
 );
 
@@ -247,7 +253,14 @@ const podStatus: Schema = obj({
 export const podSchema = resource('Pod', { spec: podSpec, status: podStatus });
 
 const servicePort: Schema = obj(
-  { name: str, protocol: str, appProtocol: str, port: int32, targetPort: intOrString, nodePort: int32 },
+  {
+    name: str,
+    protocol: { type: 'string', default: 'TCP' },
+    appProtocol: str,
+    port: int32,
+    targetPort: intOrString,
+    nodePort: int32,
+  },
   { required: ['port'] },
 );
 
@@ -454,3 +467,125 @@ export const statusSchema: Schema = obj({
   details: anyObject,
   code: int32,
 });
+
+// ---- kinds stored without controllers (charts install them; see stored-kinds.ts) ----
+
+const labelSelector: Schema = obj(
+  {
+    matchLabels: mapOf(str),
+    matchExpressions: arr(
+      obj({ key: str, operator: str, values: arr(str, { 'x-kubernetes-list-type': 'atomic' }) }),
+      {
+        'x-kubernetes-list-type': 'atomic',
+      },
+    ),
+  },
+  { 'x-kubernetes-map-type': 'atomic' },
+);
+
+const podTemplate: Schema = obj({ metadata: objectMetaSchema, spec: podSpec });
+
+function workload(
+  kind: string,
+  extra: Record<string, Schema>,
+  required: string[] = ['selector', 'template'],
+): Schema {
+  return resource(kind, {
+    spec: obj(
+      {
+        replicas: int32,
+        selector: labelSelector,
+        template: podTemplate,
+        minReadySeconds: int32,
+        revisionHistoryLimit: int32,
+        ...extra,
+      },
+      { required },
+    ),
+    status: anyObject,
+  });
+}
+
+export const deploymentSchema = workload('Deployment', {
+  strategy: anyObject,
+  paused: bool,
+  progressDeadlineSeconds: int32,
+});
+export const statefulSetSchema = workload('StatefulSet', {
+  serviceName: str,
+  podManagementPolicy: str,
+  updateStrategy: anyObject,
+  volumeClaimTemplates: arr(anyObject, { 'x-kubernetes-list-type': 'atomic' }),
+  persistentVolumeClaimRetentionPolicy: anyObject,
+  ordinals: anyObject,
+});
+export const daemonSetSchema = workload('DaemonSet', { updateStrategy: anyObject });
+export const replicaSetSchema = workload('ReplicaSet', {}, ['selector']);
+
+export const serviceAccountSchema = resource('ServiceAccount', {
+  secrets: keyedList(objectReference, 'name'),
+  imagePullSecrets: arr(obj({ name: str }), { 'x-kubernetes-list-type': 'atomic' }),
+  automountServiceAccountToken: bool,
+});
+
+const policyRule: Schema = obj(
+  {
+    verbs: arr(str, { 'x-kubernetes-list-type': 'atomic' }),
+    apiGroups: arr(str, { 'x-kubernetes-list-type': 'atomic' }),
+    resources: arr(str, { 'x-kubernetes-list-type': 'atomic' }),
+    resourceNames: arr(str, { 'x-kubernetes-list-type': 'atomic' }),
+    nonResourceURLs: arr(str, { 'x-kubernetes-list-type': 'atomic' }),
+  },
+  { required: ['verbs'] },
+);
+const roleRef: Schema = obj(
+  { apiGroup: str, kind: str, name: str },
+  { required: ['apiGroup', 'kind', 'name'], 'x-kubernetes-map-type': 'atomic' },
+);
+const subject: Schema = obj(
+  { kind: str, apiGroup: str, name: str, namespace: str },
+  { required: ['kind', 'name'], 'x-kubernetes-map-type': 'atomic' },
+);
+
+export const roleSchema = resource('Role', {
+  rules: arr(policyRule, { 'x-kubernetes-list-type': 'atomic' }),
+});
+export const clusterRoleSchema = resource('ClusterRole', {
+  rules: arr(policyRule, { 'x-kubernetes-list-type': 'atomic' }),
+  aggregationRule: anyObject,
+});
+export const roleBindingSchema = resource(
+  'RoleBinding',
+  { subjects: arr(subject, { 'x-kubernetes-list-type': 'atomic' }), roleRef },
+  ['roleRef'],
+);
+export const clusterRoleBindingSchema = resource(
+  'ClusterRoleBinding',
+  { subjects: arr(subject, { 'x-kubernetes-list-type': 'atomic' }), roleRef },
+  ['roleRef'],
+);
+
+export const podDisruptionBudgetSchema = resource('PodDisruptionBudget', {
+  spec: obj({
+    minAvailable: intOrString,
+    maxUnavailable: intOrString,
+    selector: labelSelector,
+    unhealthyPodEvictionPolicy: str,
+  }),
+  status: anyObject,
+});
+export const horizontalPodAutoscalerSchema = resource('HorizontalPodAutoscaler', {
+  spec: obj(
+    {
+      scaleTargetRef: obj({ apiVersion: str, kind: str, name: str }),
+      minReplicas: int32,
+      maxReplicas: int32,
+      metrics: arr(anyObject, { 'x-kubernetes-list-type': 'atomic' }),
+      behavior: anyObject,
+    },
+    { required: ['scaleTargetRef', 'maxReplicas'] },
+  ),
+  status: anyObject,
+});
+export const networkPolicySchema = resource('NetworkPolicy', { spec: anyObject });
+export const ingressSchema = resource('Ingress', { spec: anyObject, status: anyObject });

@@ -41,7 +41,7 @@ export interface BuiltinContext {
   allocateNodePort(): number;
 }
 
-interface Spec {
+export interface BuiltinSpec {
   group: string;
   version: string;
   plural: string;
@@ -56,12 +56,14 @@ interface Spec {
   storage?: string;
   nameRule?: ResourceType['nameRule'];
   returnsDeletedObject?: boolean;
+  tracksGeneration?: boolean;
   allowCreateOnUpdate?: boolean;
   fieldLabels?: ResourceType['fieldLabels'];
   hooks?: Hooks;
 }
 
-function builtin(s: Spec): ResourceType {
+/** A built-in resource type with the defaults most kinds share. */
+export function builtin(s: BuiltinSpec): ResourceType {
   return {
     group: s.group,
     version: s.version,
@@ -78,7 +80,7 @@ function builtin(s: Spec): ResourceType {
     schema: s.schema,
     schemaIsValidation: false,
     nameRule: s.nameRule ?? 'subdomain',
-    tracksGeneration: false,
+    tracksGeneration: s.tracksGeneration ?? false,
     returnsDeletedObject: s.returnsDeletedObject ?? false,
     allowCreateOnUpdate: s.allowCreateOnUpdate ?? false,
     allowUnconditionalUpdate: true,
@@ -110,7 +112,8 @@ function defaultContainer(c: unknown): void {
   for (const p of arrayOf(c.ports)) if (isObject(p)) p.protocol ??= 'TCP';
 }
 
-function defaultPodSpec(spec: JsonObject): void {
+/** The defaults the apiserver gives a pod spec (also inside workload templates). */
+export function defaultPodSpec(spec: JsonObject): void {
   spec.restartPolicy ??= 'Always';
   spec.dnsPolicy ??= 'ClusterFirst';
   spec.terminationGracePeriodSeconds ??= 30;
@@ -140,7 +143,7 @@ function qosClass(spec: JsonObject): string {
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
-function validateContainers(list: unknown, path: string, required: boolean): FieldError[] {
+export function validateContainers(list: unknown, path: string, required: boolean): FieldError[] {
   const errors: FieldError[] = [];
   const containers = arrayOf(list);
   if (required && containers.length === 0) errors.push(fieldErr.required(path, ''));

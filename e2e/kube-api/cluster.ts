@@ -39,6 +39,7 @@ import {
   parseLabelSelector,
 } from './selectors.ts';
 import { Store } from './store.ts';
+import { storedKinds } from './stored-kinds.ts';
 import { normalizeTimes } from './times.ts';
 import { strategicMergePatch } from './strategic.ts';
 import { validateAgainstSchema } from './validation.ts';
@@ -179,6 +180,7 @@ export class Cluster {
     };
     for (const rt of builtinTypes(ctx)) this.registry.add(rt);
     this.registry.add(crdResourceType());
+    for (const rt of storedKinds()) this.registry.add(rt);
     this.gc = new GarbageCollector(this);
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
       this.create(this.mustType('v1', 'Namespace'), undefined, { metadata: { name: ns } }, writeContext());
@@ -406,7 +408,7 @@ export class Cluster {
     const name = obj.metadata.name ?? '';
     if (rt.namespaced) this.requireActiveNamespace(rt, obj.metadata.namespace ?? '', name);
     this.pruneUnknown(rt, obj, ctx);
-    if (rt.schemaIsValidation) applyDefaults(obj, rt.schema);
+    applyDefaults(obj, rt.schema);
     const status = obj.status;
     rt.hooks.prepareForCreate?.(obj);
     if (keepStatus && status !== undefined) obj.status = status;
@@ -482,7 +484,7 @@ export class Cluster {
       );
     }
     this.pruneUnknown(rt, obj, ctx);
-    if (rt.schemaIsValidation) applyDefaults(obj, rt.schema);
+    applyDefaults(obj, rt.schema);
     for (const key of SYSTEM_META) {
       if (existing.metadata[key] === undefined) delete obj.metadata[key];
       else (obj.metadata as Record<string, unknown>)[key] = existing.metadata[key];

@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { StatusError, badRequest, internal, notAcceptable } from './errors.ts';
+import { PROTOBUF, decodeProtobuf } from './protobuf.ts';
 
 /** The apiserver refuses request bodies above 3 MiB. */
 const MAX_BODY = 3 * 1024 * 1024;
@@ -89,9 +90,10 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
 
 /** Decodes a JSON or YAML body into unknown; 400 with the decoder's message when malformed. */
 export function decodeBody(raw: Buffer, contentType: string | undefined): unknown {
+  const type = (contentType ?? 'application/json').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (type === PROTOBUF) return decodeProtobuf(raw);
   const text = raw.toString('utf8');
   if (text.trim() === '') throw badRequest('the request body is empty');
-  const type = (contentType ?? 'application/json').split(';')[0]?.trim().toLowerCase() ?? '';
   if (type.includes('yaml')) {
     try {
       return parseYaml(text) as unknown;

@@ -31,9 +31,17 @@ function unkey(k: string): Path {
   return JSON.parse(k) as Path;
 }
 
-function itemKey(item: JsonObject, keys: string[]): string {
+/**
+ * The `k:` element of a list-map entry. A key field the entry leaves out takes its schema
+ * default (a port's protocol is TCP), as structured-merge-diff does, so an applied
+ * configuration without it names the same entry as the defaulted stored object.
+ */
+function itemKey(item: JsonObject, keys: string[], itemSchema: Schema | undefined): string {
   const picked: JsonObject = {};
-  for (const k of [...keys].sort()) if (item[k] !== undefined) picked[k] = item[k];
+  for (const k of [...keys].sort()) {
+    const v = item[k] ?? itemSchema?.properties?.[k]?.default;
+    if (v !== undefined) picked[k] = v;
+  }
   return `k:${JSON.stringify(picked)}`;
 }
 
@@ -46,7 +54,7 @@ function collect(value: unknown, schema: Schema | undefined, prefix: Path, out: 
       value.every((v) => isObject(v) && sem.keys.some((k) => v[k] !== undefined))
     ) {
       for (const item of value as JsonObject[]) {
-        const at = [...prefix, itemKey(item, sem.keys)];
+        const at = [...prefix, itemKey(item, sem.keys, schema?.items)];
         out.items.add(key(at));
         collect(item, schema?.items, at, out);
       }
@@ -88,13 +96,20 @@ function allPaths(f: Fields): Set<string> {
   return new Set([...f.leaves, ...f.items]);
 }
 
-function step(value: unknown, element: string): unknown {
+/** The schema of the child at one path element (list entries share the items schema). */
+function childAt(schema: Schema | undefined, element: string): Schema | undefined {
+  return element.startsWith('f:') ? childSchema(schema, element.slice(2)) : schema?.items;
+}
+
+function step(value: unknown, element: string, schema: Schema | undefined): unknown {
   if (element.startsWith('f:')) return isObject(value) ? value[element.slice(2)] : undefined;
   if (!Array.isArray(value)) return undefined;
   if (element.startsWith('k:')) {
-    const want = JSON.parse(element.slice(2)) as JsonObject;
+    // An entry is identified by all its list-map keys, exactly as it was encoded.
+    const sem = listSemantics(schema);
+    const keys = sem.kind === 'map' ? sem.keys : Object.keys(JSON.parse(element.slice(2)) as JsonObject);
     return (value as unknown[]).find(
-      (item) => isObject(item) && Object.entries(want).every(([k, v]) => deepEqual(item[k], v)),
+      (item) => isObject(item) && itemKey(item, keys, schema?.items) === element,
     );
   }
   if (element.startsWith('v:')) {
@@ -104,20 +119,26 @@ function step(value: unknown, element: string): unknown {
   return undefined;
 }
 
-function valueAt(obj: unknown, path: Path): unknown {
+function valueAt(obj: unknown, path: Path, rootSchema: Schema): unknown {
   let cur = obj;
-  for (const el of path) cur = step(cur, el);
+  let schema: Schema | undefined = rootSchema;
+  for (const el of path) {
+    cur = step(cur, el, schema);
+    schema = childAt(schema, el);
+  }
   return cur;
 }
 
-function removeAt(obj: unknown, path: Path): void {
-  const parent = valueAt(obj, path.slice(0, -1));
+function removeAt(obj: unknown, path: Path, rootSchema: Schema): void {
+  let parentSchema: Schema | undefined = rootSchema;
+  for (const el of path.slice(0, -1)) parentSchema = childAt(parentSchema, el);
+  const parent = valueAt(obj, path.slice(0, -1), rootSchema);
   const last = path.at(-1);
   if (last === undefined) return;
   if (last.startsWith('f:') && isObject(parent)) {
     delete parent[last.slice(2)];
   } else if (Array.isArray(parent)) {
-    const target = step(parent, last);
+    const target = step(parent, last, parentSchema);
     const i = (parent as unknown[]).indexOf(target);
     if (i >= 0) parent.splice(i, 1);
   }
@@ -243,7 +264,11 @@ export function recordUpdate(
   const after = fieldsOf(next, rt, scope);
   const changed = new Set<string>();
   for (const p of after.leaves) {
-    if (!before.leaves.has(p) || !deepEqual(valueAt(old, unkey(p)), valueAt(next, unkey(p)))) changed.add(p);
+    if (
+      !before.leaves.has(p) ||
+      !deepEqual(valueAt(old, unkey(p), rt.schema), valueAt(next, unkey(p), rt.schema))
+    )
+      changed.add(p);
   }
   for (const p of after.items) if (!before.items.has(p)) changed.add(p);
   const afterAll = allPaths(after);
@@ -269,7 +294,7 @@ export function recordApply(
   const entries = parse(undefined);
   const own = entryFor(entries, manager, 'Apply', undefined, rt);
   for (const p of allPaths(fieldsOf(config, rt, 'main'))) {
-    if (valueAt(created, unkey(p)) !== undefined) own.paths.add(p);
+    if (valueAt(created, unkey(p), rt.schema) !== undefined) own.paths.add(p);
   }
   return serialize(entries);
 }
@@ -285,7 +310,8 @@ function mergeValue(current: unknown, config: unknown, schema: Schema | undefine
     }
     for (const c of config) {
       if (!isObject(c)) continue;
-      const at = result.findIndex((r) => isObject(r) && sem.keys.every((k) => deepEqual(r[k], c[k])));
+      const key = itemKey(c, sem.keys, schema?.items);
+      const at = result.findIndex((r) => isObject(r) && itemKey(r, sem.keys, schema?.items) === key);
       if (at >= 0) result[at] = mergeValue(result[at], c, schema?.items);
       else result.push(clone(c));
     }
@@ -335,7 +361,10 @@ export function serverSideApply(
   for (const e of entries) {
     if (e.manager === manager && e.operation === 'Apply') continue;
     for (const p of applied.leaves) {
-      if (e.paths.has(p) && !deepEqual(valueAt(existing, unkey(p)), valueAt(config, unkey(p)))) {
+      if (
+        e.paths.has(p) &&
+        !deepEqual(valueAt(existing, unkey(p), rt.schema), valueAt(config, unkey(p), rt.schema))
+      ) {
         conflicts.push({ manager: e.manager, apiVersion: e.apiVersion, path: display(unkey(p)) });
         if (force) e.paths.delete(p);
       }
@@ -374,7 +403,8 @@ export function serverSideApply(
   const own = entryFor(entries, manager, 'Apply', subresource, rt);
   const othersOwn = new Set(entries.filter((e) => e !== own).flatMap((e) => [...e.paths]));
   const stale = [...own.paths].filter((p) => !appliedAll.has(p) && !othersOwn.has(p));
-  for (const p of stale.sort((a, b) => unkey(b).length - unkey(a).length)) removeAt(merged, unkey(p));
+  for (const p of stale.sort((a, b) => unkey(b).length - unkey(a).length))
+    removeAt(merged, unkey(p), rt.schema);
   own.paths = appliedAll;
   return { object: merged, managedFields: serialize(entries) };
 }
