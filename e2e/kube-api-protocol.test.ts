@@ -2,8 +2,11 @@
 // (bookmarks, selector transitions, 410 Gone from a bounded history, timeouts), tables,
 // metadata-only lists, pagination, dry run, patch types and the built-in strategies.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { eventually } from './helpers/eventually.ts';
 import { isObject, text } from './kube-api/json.ts';
@@ -290,14 +293,27 @@ describe('kube-api emulator protocol', () => {
             name: 'v1',
             served: true,
             storage: true,
-            schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+            schema: {
+              openAPIV3Schema: {
+                type: 'object',
+                'x-kubernetes-preserve-unknown-fields': true,
+                'x-kubernetes-validations': [{ rule: 'self.?spec.orValue(true)' }],
+              },
+            },
           },
         ],
       },
     };
-    assert.equal(
-      (await call(api.url, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).status,
-      201,
+    const created = await call(
+      api.url,
+      'POST',
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+      crd,
+    );
+    assert.equal(created.status, 201);
+    assert.match(
+      created.headers.get('warning') ?? '',
+      /rule \\"self.\?spec.orValue\(true\)\\" is outside the CEL subset/,
     );
     assert.equal(
       (
@@ -578,5 +594,23 @@ describe('kube-api emulator protocol', () => {
     });
     assert.equal(warned.status, 201);
     assert.equal(warned.headers.get('warning'), '299 - "unknown field \\"extra\\""');
+  });
+
+  test('the CLI prints a kubeconfig path for a server on the requested port', async () => {
+    const main = fileURLToPath(new URL('./kube-api/main.ts', import.meta.url));
+    const child = spawn(process.execPath, [main, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const path = await eventually('the kubeconfig path', () => out.includes('\n') && out.split('\n')[0]);
+      assert.ok(existsSync(path));
+      const config = parse(readFileSync(path, 'utf8')) as { clusters: { cluster: { server: string } }[] };
+      const server = config.clusters[0]?.cluster.server ?? '';
+      assert.match(server, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.equal((await call(server, 'GET', '/version')).body.major, '1');
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
   });
 });

@@ -418,6 +418,7 @@ export class Cluster {
     if (rt.tracksGeneration) obj.metadata.generation = 1;
     this.validate(rt, obj, undefined);
     if (this.store.get(rt.storage, obj.metadata.namespace, name)) throw alreadyExists(rt, name);
+    ctx.warnings.push(...(rt.hooks.warnings?.(obj) ?? []));
     obj.metadata.managedFields = applied
       ? recordApply(obj, applied, rt, ctx.fieldManager)
       : recordUpdate(undefined, obj, rt, ctx.fieldManager, undefined);
@@ -521,6 +522,7 @@ export class Cluster {
     }
     next.metadata.resourceVersion = existing.metadata.resourceVersion;
     this.validate(rt, next, existing);
+    ctx.warnings.push(...(rt.hooks.warnings?.(next) ?? []));
     next.metadata.managedFields =
       applyManaged ?? recordUpdate(existing, next, rt, ctx.fieldManager, subresource);
     if (deepEqual(withoutVolatile(next), withoutVolatile(existing))) return existing;

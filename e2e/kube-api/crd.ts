@@ -326,6 +326,11 @@ export function crdResourceType(): ResourceType {
         setDefaults(crd);
       },
       validate: validateCrd,
+      warnings: (crd) =>
+        unevaluatedRules(crd).map(
+          (rule) =>
+            `x-kubernetes-validations rule ${JSON.stringify(rule)} is outside the CEL subset of the kube-api emulator and is not evaluated`,
+        ),
       beginDelete(crd) {
         const finalizers = crd.metadata.finalizers ?? [];
         if (!finalizers.includes(CRD_CLEANUP_FINALIZER))

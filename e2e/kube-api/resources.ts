@@ -24,6 +24,8 @@ export interface Hooks {
   prepareForCreate?(obj: KubeObject): void;
   /** Defaults on update; `old` is the stored object. */
   prepareForUpdate?(obj: KubeObject, old: KubeObject): void;
+  /** Warnings the response carries for an accepted object (e.g. CEL rules not evaluated). */
+  warnings?(obj: KubeObject): string[];
   /** Kind-specific validation beyond the schema; `old` is set on update. */
   validate?(obj: KubeObject, old: KubeObject | undefined): FieldError[];
   /**
