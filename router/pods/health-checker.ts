@@ -4,11 +4,21 @@ import type { Pod } from './pod.ts';
 import type { PodPool } from './pool.ts';
 import { parsePodMetrics } from './prometheus-text.ts';
 
+/** Probes in a row that must time out before a pod that answers nothing is taken out. */
+export const TIMEOUTS_TO_FAIL = 3;
+
 /**
  * Probes every pod's /health and scrapes its /metrics each interval. One failed probe takes a
  * pod out (a dead pod must stop receiving calls at once); one good probe brings it back.
+ * A probe that only timed out is not proof of death: a busy host (or this replica's own busy
+ * event loop) can be slow to answer while the pod serves calls, and taking every pod out at
+ * once answers every call 503. So a timeout takes a pod out only at the
+ * {@link TIMEOUTS_TO_FAIL}th in a row, Kubernetes' default failureThreshold; a refused or reset
+ * connection or a non-2xx answer still takes it out at once.
  */
 export class HealthChecker {
+  /** Probes timed out in a row, by pod id (cleared by any other outcome). */
+  private readonly timeouts = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private readonly pool: PodPool;
   private readonly intervalMs: number;
@@ -48,10 +58,15 @@ export class HealthChecker {
     try {
       const health = await fetch(`${pod.url}/health`, { signal: AbortSignal.timeout(timeoutMs) });
       await health.arrayBuffer();
+      this.timeouts.delete(pod.id);
       if (!health.ok) pod.markDown('unhealthy');
       else pod.markUp();
-    } catch {
-      pod.markDown('probe-failed');
+    } catch (error) {
+      const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+      const inARow = timedOut ? (this.timeouts.get(pod.id) ?? 0) + 1 : 0;
+      if (timedOut) this.timeouts.set(pod.id, inARow);
+      else this.timeouts.delete(pod.id);
+      if (!timedOut || inARow >= TIMEOUTS_TO_FAIL) pod.markDown('probe-failed');
     }
     if (pod.healthy) {
       try {

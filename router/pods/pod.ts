@@ -2,6 +2,14 @@ import http from 'node:http';
 import type { PodSnapshot } from '../scheduling/types.ts';
 import type { PodMetrics } from './prometheus-text.ts';
 
+/**
+ * How long an idle keep-alive connection to a pod is kept: below the 5 s keep-alive of vLLM's
+ * server (uvicorn) and of Node's, so the router never sends a call on a connection the pod is
+ * closing at that moment (a reset the router would take for a dead pod). A pod that announces
+ * a shorter `Keep-Alive: timeout=N` is honoured (Node's agent uses the hint only when this is set).
+ */
+export const IDLE_CONNECTION_TIMEOUT_MS = 4000;
+
 /** Why a pod is considered down, for logs, status and the dashboard. */
 export type DownReason = 'probe-failed' | 'unhealthy' | 'connection-refused' | 'timeout' | undefined;
 
@@ -24,7 +32,12 @@ export class Pod {
     this.id = id;
     this.url = url;
     this.models = models;
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256 });
+    this.agent = new http.Agent({
+      keepAlive: true,
+      maxSockets: Infinity,
+      maxFreeSockets: 256,
+      timeout: IDLE_CONNECTION_TIMEOUT_MS,
+    });
   }
 
   markDown(reason: Exclude<DownReason, undefined>): void {
