@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { ApiError, notFound } from '../core/errors.ts';
 import { authenticate } from './http/auth.ts';
+import { DASHBOARD_PATHS, dashboardRouter } from './dashboard/routes.ts';
 import { completionsHandler } from './http/completions.ts';
 import { errorHandler } from './http/errors.ts';
 import { requestId } from './http/request-id.ts';
@@ -20,6 +21,7 @@ const ROUTES: { pattern: RegExp; methods: string[] }[] = [
   { pattern: /^\/v1\/workflows\/[^/]+\/agents\/[^/]+\/messages$/, methods: ['GET', 'POST'] },
   { pattern: /^\/v1\/workflows\/[^/]+\/agents\/[^/]+\/messages\/stream$/, methods: ['GET'] },
   { pattern: /^\/(healthz|readyz|metrics)$/, methods: ['GET'] },
+  { pattern: DASHBOARD_PATHS, methods: ['GET'] },
 ];
 
 function unmatched(req: Request, res: Response, next: NextFunction): void {
@@ -64,6 +66,7 @@ export function createApp(
     res.send(await core.metrics.registry.metrics());
   });
 
+  app.use(dashboardRouter(core));
   app.use('/v1', authenticate(core.config.apiKeys));
   app.use(
     '/v1',

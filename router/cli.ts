@@ -69,6 +69,14 @@ function addresses(flagName: string) {
     });
 }
 
+function httpUrl(flagName: string) {
+  return (value: string): string => {
+    if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol))
+      throw new FlagError(flagName, value, 'an http(s) URL');
+    return value;
+  };
+}
+
 function parseBackendUrl(value: string): string {
   let url: URL;
   try {
@@ -220,7 +228,24 @@ function program(): Command {
         addresses('redis-cluster-nodes'),
       ),
     )
-    .addOption(flag('redis-prefix', 'prefix', 'prefix of every Redis key').default(d.redisPrefix));
+    .addOption(flag('redis-prefix', 'prefix', 'prefix of every Redis key').default(d.redisPrefix))
+    .addOption(
+      flag(
+        'otel-endpoint',
+        'url',
+        'OTLP/HTTP collector URL for traces, e.g. http://otel:4318 (none: off)',
+      ).argParser(httpUrl('otel-endpoint')),
+    )
+    .addOption(flag('otel-service-name', 'name', 'service.name of the spans').default(d.otelServiceName))
+    .addOption(
+      flag(
+        'metrics-top-workflows',
+        'n',
+        'most recently active workflows given per-workflow metrics (0: none)',
+      )
+        .default(d.metricsTopWorkflows)
+        .argParser(integer('metrics-top-workflows', 0, 1000)),
+    );
 }
 
 interface ParsedFlags {
@@ -250,6 +275,9 @@ interface ParsedFlags {
   redisSentinelName?: string;
   redisClusterNodes?: { host: string; port: number }[];
   redisPrefix: string;
+  otelEndpoint?: string;
+  otelServiceName: string;
+  metricsTopWorkflows: number;
 }
 
 export type CliResult =
@@ -326,6 +354,9 @@ export function parseCli(argv: readonly string[]): CliResult {
       redisSentinelName: f.redisSentinelName,
       redisClusterNodes: f.redisClusterNodes ?? [],
       redisPrefix: f.redisPrefix,
+      otelEndpoint: f.otelEndpoint,
+      otelServiceName: f.otelServiceName,
+      metricsTopWorkflows: f.metricsTopWorkflows,
     };
     return { kind: 'run', config };
   } catch (error) {

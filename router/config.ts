@@ -40,6 +40,9 @@ export const routerConfigSchema = z.object({
   redisSentinelName: z.string().optional(),
   redisClusterNodes: z.array(z.object({ host: z.string(), port: z.number().int() })),
   redisPrefix: z.string().min(1),
+  otelEndpoint: z.url().optional(),
+  otelServiceName: z.string().min(1),
+  metricsTopWorkflows: z.number().int().min(0).max(1000),
 });
 
 export type RouterConfig = z.infer<typeof routerConfigSchema>;
@@ -71,6 +74,9 @@ export const DEFAULT_CONFIG: RouterConfig = {
   redisSentinelName: undefined,
   redisClusterNodes: [],
   redisPrefix: 'wr:',
+  otelEndpoint: undefined,
+  otelServiceName: 'workflow-router',
+  metricsTopWorkflows: 20,
 };
 
 /** Builds a config for tests and embedding: defaults, then the given fields, validated. */

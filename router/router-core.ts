@@ -1,8 +1,11 @@
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { StateStore } from '../core/store/state-store.ts';
 import type { RouterConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { RouterMetrics } from './metrics.ts';
 import { isStoreUnavailable } from '../core/store/errors.ts';
+import { DecisionLog } from './dashboard/decisions.ts';
+import { TopWorkflows } from './dashboard/top-workflows.ts';
 import { DegradedPins } from './degraded-pins.ts';
 import { HealthChecker } from './pods/health-checker.ts';
 import type { Pod } from './pods/pod.ts';
@@ -11,6 +14,7 @@ import { PrefixIndex } from './prefix-index.ts';
 import { AdmissionGate } from './proxy/admission.ts';
 import { Forwarder } from './proxy/forwarder.ts';
 import { RoutingService } from './routing-service.ts';
+import { RouterTracing } from './tracing.ts';
 import { WorkflowService } from './workflows/workflow-service.ts';
 
 /** The parts of one router replica, wired once and shared by the HTTP handlers. */
@@ -26,6 +30,10 @@ export class RouterCore {
   readonly routing: RoutingService;
   readonly health: HealthChecker;
   readonly degradedPins = new DegradedPins();
+  /** Latest routing decisions (dashboard), spans (--otel-endpoint), top workflows (dashboard, metrics). */
+  readonly decisions = new DecisionLog();
+  readonly tracing: RouterTracing;
+  readonly topWorkflows: TopWorkflows;
   private readonly gates = new Map<string, AdmissionGate>();
   private unsubscribeHealth: (() => void) | undefined;
 
@@ -35,6 +43,7 @@ export class RouterCore {
     pool: PodPool,
     logger: Logger,
     metrics: RouterMetrics,
+    spanExporter?: SpanExporter,
   ) {
     this.config = config;
     this.store = store;
@@ -53,6 +62,8 @@ export class RouterCore {
       this.degradedPins,
     );
     this.health = new HealthChecker(pool, config.healthCheckIntervalMs, logger, metrics);
+    this.tracing = RouterTracing.create(config, spanExporter);
+    this.topWorkflows = new TopWorkflows(store, config, metrics);
   }
 
   /** The admission gate of a pod (created on first use). */
@@ -117,6 +128,7 @@ export class RouterCore {
     await this.workflows.close();
     this.forwarder.close();
     this.pool.close();
+    await this.tracing.shutdown();
     await this.store.close();
   }
 }

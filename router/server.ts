@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { StateStore } from '../core/store/state-store.ts';
 import { createApp } from './app.ts';
 import type { RouterConfig } from './config.ts';
@@ -21,6 +22,8 @@ export interface RunningRouter {
 export interface RouterDeps {
   store?: StateStore;
   logger?: Logger;
+  /** Receives every span (tests); without it spans go to --otel-endpoint, if set. */
+  spanExporter?: SpanExporter;
 }
 
 /** Starts one router replica: probes the pods once, then listens. */
@@ -28,7 +31,7 @@ export async function startRouter(config: RouterConfig, deps: RouterDeps = {}): 
   const logger = deps.logger ?? createLogger(config.logLevel);
   const store = deps.store ?? (await createStore(config));
   const pool = PodPool.fromStatic(config.staticBackends);
-  const core = new RouterCore(config, store, pool, logger, new RouterMetrics());
+  const core = new RouterCore(config, store, pool, logger, new RouterMetrics(), deps.spanExporter);
   // k8s: the pods, their health and load come from the operator's routing table in Redis.
   const discovery =
     config.serviceDiscovery === 'k8s'

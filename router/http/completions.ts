@@ -188,6 +188,8 @@ async function proxyCall(core: RouterCore, req: Request, res: Response, call: Ca
   const hashes = chunkHashes(text);
   const promptTokens = estimateTokens(text);
   const headers = upstreamHeaders(req, requestId);
+  const callTrace = core.tracing.startCall(req.headers, call, requestId, callerOf(req).tenant);
+  callTrace.inject(headers);
   const pinning = call.key !== undefined && pins(call.strategy);
   const abort = new AbortController();
   res.once('close', () => abort.abort());
@@ -226,6 +228,7 @@ async function proxyCall(core: RouterCore, req: Request, res: Response, call: Ca
         excluded,
       );
       pod = placed.pod;
+      callTrace.placed(placed);
       const release = await core.gate(pod).acquire(call.priority, abort.signal);
       const uncached = Math.max(0, promptTokens - (placed.matchedChunks * CHUNK_CHARS) / 4);
       pod.inflight += 1;
@@ -251,11 +254,13 @@ async function proxyCall(core: RouterCore, req: Request, res: Response, call: Ca
           streaming: call.streaming,
           tap,
           timeoutMs: core.config.upstreamTimeoutMs,
-          onFirstByte: () =>
+          onFirstByte: () => {
+            callTrace.firstToken();
             core.metrics.timeToFirstToken.observe(
               { pod: chosen.id },
               (performance.now() - call.startedAt) / 1000,
-            ),
+            );
+          },
           beforeEnd: () => (sharesContext(call.strategy) ? shareOutput(core, call, tap) : Promise.resolve()),
         });
       } finally {
@@ -310,6 +315,7 @@ async function proxyCall(core: RouterCore, req: Request, res: Response, call: Ca
   } finally {
     const seconds = (performance.now() - call.startedAt) / 1000;
     const podLabel = pod?.id ?? 'none';
+    core.decisions.record(callTrace.end(outcomeLabel, usage));
     core.metrics.requests.inc({ logic: core.config.routingLogic, pod: podLabel, outcome: outcomeLabel });
     core.metrics.requestDuration.observe(
       { logic: core.config.routingLogic, pod: podLabel, outcome: outcomeLabel },
