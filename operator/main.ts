@@ -1,17 +1,29 @@
-// workflow-operator entry point. The controllers land with the operator issue; until then
-// the binary exists, documents itself and exits cleanly.
-const usage = `Usage: workflow-operator [options]
+// workflow-operator entry point (bin/workflow-operator.js imports this file).
+import { parseCli } from './cli.ts';
+import { errorMessage } from './logger.ts';
+import { Operator } from './operator.ts';
 
-Watches VllmPool and Workflow resources and the vLLM pods, writes routing state into
-Redis and live status back onto Workflow resources.
-
-Options:
-  -h, --help   show this help
-`;
-
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  process.stdout.write(usage);
-  process.exit(0);
+const parsed = parseCli(process.argv.slice(2));
+if (parsed.kind === 'exit') {
+  (parsed.code === 0 ? process.stdout : process.stderr).write(parsed.output);
+  process.exit(parsed.code);
 }
-process.stderr.write('workflow-operator: the controllers are not built yet (see --help)\n');
-process.exit(2);
+
+let operator: Operator;
+try {
+  operator = await Operator.start(parsed.config);
+} catch (error) {
+  process.stderr.write(`workflow-operator: ${errorMessage(error)}\n`);
+  process.exit(1);
+}
+process.stdout.write(
+  `workflow-operator: ${parsed.config.identity} running; metrics on ${operator.metricsUrl ?? '(none)'}\n`,
+);
+const stop = (): void => {
+  void operator.stop('stopped');
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
+// Losing the lease ends the process (as controller-runtime does): a restarted replica campaigns afresh.
+const reason = await operator.done;
+process.exit(reason === 'lost-lease' ? 1 : 0);

@@ -1,0 +1,181 @@
+import { isDeepStrictEqual } from 'node:util';
+import { keyString } from '../../core/ids.ts';
+import { workflowStatusSchema, type WorkflowResourceStatus } from '../../core/resource-status.ts';
+import type { WorkflowRecord } from '../../core/store/records.ts';
+import type { WorkflowStore } from '../../core/store/state-store.ts';
+import { workflowSpecSchema, type WorkflowSpec } from '../../core/workflow-spec.ts';
+import type { ReconcileResult } from '../controller.ts';
+import type { EventRecorder, InvolvedObject } from '../events.ts';
+import type { Informer } from '../informer.ts';
+import type { Kube } from '../kube.ts';
+import { errorMessage, type Logger } from '../logger.ts';
+import type { OperatorMetrics } from '../metrics.ts';
+import { API_VERSION, FINALIZER, objectKey, workflowKeyOf, type CustomResource } from '../resources.ts';
+import { hasLived, sameStatus, statusMergePatch, workflowEvents, workflowStatus } from '../status.ts';
+import { StatusLimiter } from '../status-limiter.ts';
+
+export interface WorkflowControllerDeps {
+  kube: Kube;
+  workflows: Informer<CustomResource>;
+  pools: Informer<CustomResource>;
+  store: WorkflowStore;
+  events: EventRecorder;
+  logger: Logger;
+  metrics: OperatorMetrics;
+  statusIntervalMs: number;
+  /** Idle ttl of Workflows without spec.ttlSeconds. */
+  workflowTtlSeconds: number;
+  now?: () => number;
+}
+
+/**
+ * A Workflow resource and its Redis state: keeps the finalizer on it, mirrors its spec into
+ * Redis (declared agents, contextFrom, strategy, ttl, priority, queue size; the routers
+ * enforce them), reads the live record back each status interval and patches the status
+ * when it changed, with Events for the first pin, migrations and expiry. On delete, removes
+ * the Redis state, then the finalizer. Key: `namespace/name`.
+ */
+export class WorkflowController {
+  private readonly deps: WorkflowControllerDeps;
+  private readonly limiter: StatusLimiter<WorkflowResourceStatus>;
+  private readonly now: () => number;
+
+  constructor(deps: WorkflowControllerDeps) {
+    this.deps = deps;
+    this.now = deps.now ?? Date.now;
+    this.limiter = new StatusLimiter(deps.statusIntervalMs, this.now);
+  }
+
+  /** The Workflows (keys) that name a pool, for re-checking their Ready condition when it changes. */
+  referencing(namespace: string, pool: string): string[] {
+    return this.deps.workflows
+      .list()
+      .filter((wf) => wf.metadata.namespace === namespace)
+      .filter((wf) => {
+        const spec = workflowSpecSchema.safeParse(wf.spec);
+        return spec.success && spec.data.poolRef === pool;
+      })
+      .map((wf) => objectKey(wf.metadata));
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const { kube, store } = this.deps;
+    const wf = this.deps.workflows.get(key);
+    if (!wf) {
+      this.limiter.forget(key);
+      return {};
+    }
+    const meta = wf.metadata;
+    const finalizers = meta.finalizers ?? [];
+    const wkey = workflowKeyOf(meta);
+    if (meta.deletionTimestamp) {
+      if (!finalizers.includes(FINALIZER)) return {};
+      await store.delete(wkey);
+      await kube.setFinalizers(
+        'workflows',
+        meta.namespace,
+        meta.name,
+        finalizers.filter((f) => f !== FINALIZER),
+        meta.resourceVersion,
+      );
+      this.limiter.forget(key);
+      this.deps.logger.info('workflow deleted; its Redis state removed', {
+        workflow: key,
+        id: keyString(wkey),
+      });
+      return {};
+    }
+    if (!finalizers.includes(FINALIZER)) {
+      await kube.setFinalizers(
+        'workflows',
+        meta.namespace,
+        meta.name,
+        [...finalizers, FINALIZER],
+        meta.resourceVersion,
+      );
+    }
+
+    const involved: InvolvedObject = {
+      apiVersion: API_VERSION,
+      kind: 'Workflow',
+      name: meta.name,
+      namespace: meta.namespace,
+      uid: meta.uid,
+    };
+    const generation = meta.generation ?? 0;
+    const stored = workflowStatusSchema.safeParse(wf.status ?? {});
+    const previous = this.limiter.written(key) ?? (stored.success && wf.status ? stored.data : undefined);
+    const parsed = workflowSpecSchema.safeParse(wf.spec);
+    const spec = parsed.success ? parsed.data : undefined;
+    let record: WorkflowRecord | undefined;
+    let storeError: string | undefined;
+    if (spec) {
+      try {
+        record = await this.mirror(wkey, spec, previous, generation, involved);
+      } catch (error) {
+        storeError = errorMessage(error);
+      }
+    }
+    const poolRef = spec?.poolRef;
+    const next = workflowStatus(
+      {
+        generation,
+        spec,
+        specError: parsed.success
+          ? undefined
+          : parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; '),
+        record,
+        storeError,
+        poolExists:
+          poolRef === undefined || this.deps.pools.get(`${meta.namespace}/${poolRef}`) !== undefined,
+        namespace: meta.namespace,
+        now: this.now(),
+      },
+      previous,
+    );
+    const requeue = { requeueAfterMs: this.deps.statusIntervalMs };
+    if (sameStatus(previous, next)) return requeue;
+    const wait = this.limiter.wait(key);
+    if (wait > 0) return { requeueAfterMs: wait };
+    await kube.patchStatus('workflows', meta.namespace, meta.name, statusMergePatch(previous, next));
+    this.limiter.wrote(key, next);
+    this.deps.metrics.statusPatches.inc({ kind: 'Workflow' });
+    for (const event of workflowEvents(previous, next)) {
+      this.deps.events.record(involved, event.type, event.reason, event.message);
+    }
+    return requeue;
+  }
+
+  /**
+   * Declares the workflow in Redis when it has no state there yet (first sight, or the spec
+   * was edited after it expired) or its declaration differs from the spec; returns the record.
+   * A declaration counts as activity, so an unchanged spec is never written again.
+   */
+  private async mirror(
+    wkey: ReturnType<typeof workflowKeyOf>,
+    spec: WorkflowSpec,
+    previous: WorkflowResourceStatus | undefined,
+    generation: number,
+    involved: InvolvedObject,
+  ): Promise<WorkflowRecord | undefined> {
+    const record = await this.deps.store.get(wkey);
+    const revive = !hasLived(previous) || (previous?.observedGeneration ?? 0) < generation;
+    const declare = record === undefined ? revive : !isDeepStrictEqual(record.spec, spec);
+    if (!declare) return record;
+    const result = await this.deps.store.declare(
+      wkey,
+      spec,
+      { strategy: spec.contextSharing, priority: spec.priority, ttlSeconds: this.deps.workflowTtlSeconds },
+      this.now(),
+      Infinity,
+    );
+    const agents = spec.agents.map((a) => a.name).join(', ') || 'any';
+    this.deps.events.record(
+      involved,
+      'Normal',
+      record === undefined ? 'Declared' : 'Updated',
+      `${record === undefined ? 'declared' : 'declaration updated'} in Redis as ${keyString(wkey)}: agents ${agents}, contextSharing ${spec.contextSharing}, priority ${spec.priority}`,
+    );
+    return result.record;
+  }
+}
