@@ -21,7 +21,7 @@ import {
   unsupportedMediaType,
 } from './errors.ts';
 import type { FieldError } from './errors.ts';
-import { GarbageCollector } from './gc.ts';
+import { Controllers } from './controllers.ts';
 import { clone, deepEqual, isObject } from './json.ts';
 import type { JsonObject } from './json.ts';
 import { recordApply, recordUpdate, serverSideApply } from './managed-fields.ts';
@@ -163,7 +163,7 @@ export interface ClusterOptions {
 export class Cluster {
   readonly registry = new ResourceRegistry();
   readonly store: Store;
-  private readonly gc: GarbageCollector;
+  private readonly controllers: Controllers;
   private nextServiceIP = 1;
   private nextNodePort = 30000;
   /** Called when resource types appear or disappear (watches of removed types are closed). */
@@ -181,7 +181,7 @@ export class Cluster {
     for (const rt of builtinTypes(ctx)) this.registry.add(rt);
     this.registry.add(crdResourceType());
     for (const rt of storedKinds()) this.registry.add(rt);
-    this.gc = new GarbageCollector(this);
+    this.controllers = new Controllers(this);
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
       this.create(this.mustType('v1', 'Namespace'), undefined, { metadata: { name: ns } }, writeContext());
     }
@@ -424,7 +424,7 @@ export class Cluster {
       : recordUpdate(undefined, obj, rt, ctx.fieldManager, undefined);
     if (ctx.dryRun) return obj;
     const saved = this.toVersion(rt, this.store.create(rt.storage, this.toStorage(rt, obj)));
-    this.gc.settle();
+    this.controllers.settle();
     return saved;
   }
 
@@ -535,7 +535,7 @@ export class Cluster {
       return this.finishDelete(rt, next);
     }
     const saved = this.toVersion(rt, this.store.update(rt.storage, this.toStorage(rt, next)));
-    this.gc.settle();
+    this.controllers.settle();
     return saved;
   }
 
@@ -673,7 +673,7 @@ export class Cluster {
       }
       if (ctx.dryRun || deepEqual(next, existing)) return { object: next, deleted: false };
       const saved = this.toVersion(rt, this.store.update(rt.storage, this.toStorage(rt, next)));
-      this.gc.settle();
+      this.controllers.settle();
       return { object: this.load(rt, namespace, name) ?? saved, deleted: false };
     }
     if (ctx.dryRun) return { object: existing, deleted: true };
@@ -683,7 +683,7 @@ export class Cluster {
   /** Removes an object from storage and lets the collectors react. */
   finishDelete(rt: ResourceType, obj: KubeObject): KubeObject {
     const removed = this.store.delete(rt.storage, obj.metadata.namespace, obj.metadata.name ?? '');
-    this.gc.settle();
+    this.controllers.settle();
     return removed ? this.toVersion(rt, removed) : obj;
   }
 
@@ -752,6 +752,6 @@ export class Cluster {
 
   /** Runs the collectors now (also done after every write). */
   settle(): void {
-    this.gc.settle();
+    this.controllers.settle();
   }
 }

@@ -72,6 +72,11 @@ export class Store {
     return out;
   }
 
+  /** The stored objects of one key without copying them, for read-only scans; never mutate them. */
+  peek(storage: string): Iterable<Readonly<KubeObject>> {
+    return this.buckets.get(storage)?.values() ?? [];
+  }
+
   /** Storage keys that hold at least one object. */
   storages(): string[] {
     return [...this.buckets.entries()].filter(([, b]) => b.size > 0).map(([s]) => s);

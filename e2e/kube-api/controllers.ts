@@ -2,8 +2,9 @@
 // synchronous passes at the end of every write: the CRD controllers (names accepted,
 // Established, serving the kind, cleaning up instances on delete), the namespace controller
 // (deleting a namespace's content, then the namespace) and the garbage collector
-// (ownerReferences: background, foreground and orphan propagation).
+// (garbage-collector.ts).
 import type { Cluster } from './cluster.ts';
+import { GarbageCollector } from './garbage-collector.ts';
 import {
   CRD_CLEANUP_FINALIZER,
   crdGroup,
@@ -13,8 +14,7 @@ import {
   desiredCrdStatus,
 } from './crd.ts';
 import { isObject } from './json.ts';
-import type { KubeObject, OwnerReference } from './meta.ts';
-import { parseApiVersion } from './resources.ts';
+import type { KubeObject } from './meta.ts';
 import type { ResourceType } from './resources.ts';
 
 const CRD_STORAGE = 'apiextensions.k8s.io/customresourcedefinitions';
@@ -27,13 +27,24 @@ interface Built {
   types: ResourceType[];
 }
 
-export class GarbageCollector {
+export class Controllers {
   private readonly cluster: Cluster;
   private running = false;
   private readonly built = new Map<string, Built>();
 
+  /** Set by writes that may concern the CRD controllers, so a quiet write costs no scan. */
+  private crdsDirty = true;
+  private readonly gc: GarbageCollector;
+
   constructor(cluster: Cluster) {
     this.cluster = cluster;
+    this.gc = new GarbageCollector(cluster);
+    cluster.store.subscribe((e) => {
+      // A deleted custom resource may be the last one a terminating CRD waits for.
+      if (e.storage === CRD_STORAGE || (e.type === 'DELETED' && e.storage.startsWith('cr:')))
+        this.crdsDirty = true;
+      this.gc.observe(e);
+    });
   }
 
   /** Runs every controller until nothing changes. Re-entrant calls are absorbed by the running loop. */
@@ -43,10 +54,14 @@ export class GarbageCollector {
     try {
       for (let i = 0; i < MAX_PASSES; i++) {
         const before = this.cluster.store.currentRevision;
-        const typesChanged = this.syncCrds();
+        let typesChanged = false;
+        if (this.crdsDirty) {
+          this.crdsDirty = false;
+          typesChanged = this.syncCrds();
+          this.crdCleanup();
+        }
         this.namespaces();
-        this.crdCleanup();
-        this.ownerReferences();
+        if (this.gc.busy) this.gc.run();
         if (!typesChanged && this.cluster.store.currentRevision === before) break;
       }
     } finally {
@@ -132,8 +147,10 @@ export class GarbageCollector {
   /** Deletes the content of terminating namespaces, then the namespaces. */
   private namespaces(): void {
     const nsType = this.cluster.mustType('v1', 'Namespace');
-    for (const ns of this.cluster.store.list(NAMESPACE_STORAGE)) {
-      if (!ns.metadata.deletionTimestamp) continue;
+    const terminating = [...this.cluster.store.peek(NAMESPACE_STORAGE)].filter(
+      (ns) => ns.metadata.deletionTimestamp,
+    );
+    for (const ns of terminating) {
       const name = ns.metadata.name ?? '';
       let remaining = 0;
       for (const rt of this.namespacedTypes()) {
@@ -181,80 +198,5 @@ export class GarbageCollector {
     if (finalizers.length === 0) delete next.metadata.finalizers;
     if (finalizers.length === 0 && next.metadata.deletionTimestamp) this.cluster.finishDelete(rt, next);
     else this.cluster.systemUpdate(rt, this.cluster.toVersion(rt, next));
-  }
-
-  private ownerType(ref: OwnerReference): ResourceType | undefined {
-    return this.cluster.registry.byGroupKind(parseApiVersion(ref.apiVersion).group, ref.kind);
-  }
-
-  private owner(
-    ref: OwnerReference,
-    dependentNamespace: string | undefined,
-  ): KubeObject | 'absent' | 'unknown' {
-    const rt = this.ownerType(ref);
-    if (!rt) return 'unknown';
-    const found = this.cluster.store.get(
-      rt.storage,
-      rt.namespaced ? dependentNamespace : undefined,
-      ref.name,
-    );
-    return found && found.metadata.uid === ref.uid ? found : 'absent';
-  }
-
-  /** The garbage collector: dependents follow their owners' deletion. */
-  private ownerReferences(): void {
-    const referenced = new Set<string>();
-    for (const storage of this.cluster.store.storages()) {
-      const rt = this.cluster.typeForStorage(storage);
-      if (!rt) continue;
-      for (const stored of this.cluster.store.list(storage)) {
-        const refs = stored.metadata.ownerReferences ?? [];
-        if (refs.length === 0) continue;
-        const dependent = this.cluster.toVersion(rt, stored);
-        const keep: OwnerReference[] = [];
-        let absent = 0;
-        let foreground = 0;
-        let solid = 0;
-        for (const ref of refs) {
-          const owner = this.owner(ref, stored.metadata.namespace);
-          if (owner === 'absent') {
-            absent++;
-            continue;
-          }
-          if (owner !== 'unknown' && owner.metadata.deletionTimestamp) {
-            const fins = owner.metadata.finalizers ?? [];
-            if (fins.includes('orphan')) continue;
-            if (fins.includes('foregroundDeletion')) foreground++;
-            else solid++;
-          } else {
-            solid++;
-          }
-          keep.push(ref);
-          referenced.add(ref.uid);
-        }
-        if (solid === 0 && (absent > 0 || foreground > 0)) {
-          if (!dependent.metadata.deletionTimestamp) {
-            this.cluster.deleteAsController(rt, dependent, foreground > 0 ? 'Foreground' : 'Background');
-          }
-        } else if (keep.length !== refs.length) {
-          const next: KubeObject = {
-            ...dependent,
-            metadata: { ...dependent.metadata, ownerReferences: keep },
-          };
-          if (keep.length === 0) delete next.metadata.ownerReferences;
-          this.cluster.systemUpdate(rt, next);
-        }
-      }
-    }
-    for (const storage of this.cluster.store.storages()) {
-      const rt = this.cluster.typeForStorage(storage);
-      if (!rt) continue;
-      for (const obj of this.cluster.store.list(storage)) {
-        if (!obj.metadata.deletionTimestamp || referenced.has(obj.metadata.uid ?? '')) continue;
-        for (const f of ['orphan', 'foregroundDeletion']) {
-          if ((obj.metadata.finalizers ?? []).includes(f)) this.removeFinalizer(rt, obj, f);
-        }
-      }
-    }
   }
 }
