@@ -12,6 +12,11 @@ export interface InvolvedObject {
   uid: string;
 }
 
+/** Where controllers send Events (the recorder; tests collect them). */
+export interface EventSink {
+  record(object: InvolvedObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
+
 export interface EventRecorderOptions {
   /** source.component and reportingController. */
   component: string;
@@ -35,7 +40,7 @@ interface Seen {
  * are bumped ("x3 over 2m" in kubectl describe). Recording never fails a reconcile: errors
  * are logged. Writes run in the background; flush() waits for them.
  */
-export class EventRecorder {
+export class EventRecorder implements EventSink {
   private readonly kube: Kube;
   private readonly options: EventRecorderOptions;
   private readonly seen = new Map<string, Seen>();

@@ -6,6 +6,12 @@ import { errorMessage, type Logger } from './logger.ts';
 export type InformerEventType = 'add' | 'update' | 'delete';
 export type InformerHandler<T> = (type: InformerEventType, obj: T, old: T | undefined) => void;
 
+/** Read access to an informer's cache (what controllers need; tests pass plain maps). */
+export interface ObjectCache<T> {
+  get(key: string): T | undefined;
+  list(): T[];
+}
+
 export interface InformerOptions<T> {
   /** For logs: `pods`, `workflows`, ... */
   name: string;
@@ -28,7 +34,7 @@ export interface InformerOptions<T> {
  * other error (a 404 before the CRDs exist, the API server away); this wrapper restarts it
  * with capped exponential backoff, resuming where it was.
  */
-export class Informer<T> {
+export class Informer<T> implements ObjectCache<T> {
   private readonly options: InformerOptions<T>;
   private readonly cache = new Map<string, T>();
   private readonly handlers: InformerHandler<T>[] = [];

@@ -1,7 +1,7 @@
 // workflow-operator entry point (bin/workflow-operator.js imports this file).
 import { parseCli } from './cli.ts';
 import { errorMessage } from './logger.ts';
-import { Operator } from './operator.ts';
+import type { Operator } from './operator.ts';
 
 const parsed = parseCli(process.argv.slice(2));
 if (parsed.kind === 'exit') {
@@ -9,9 +9,11 @@ if (parsed.kind === 'exit') {
   process.exit(parsed.code);
 }
 
+// Loaded after parsing, so --help and flag errors answer without loading the Kubernetes client.
+const operatorModule = await import('./operator.ts');
 let operator: Operator;
 try {
-  operator = await Operator.start(parsed.config);
+  operator = await operatorModule.Operator.start(parsed.config);
 } catch (error) {
   process.stderr.write(`workflow-operator: ${errorMessage(error)}\n`);
   process.exit(1);

@@ -34,7 +34,8 @@ export function parseVllmMetrics(text: string): VllmSample {
     if (nameEnd <= 0) continue;
     const field = FAMILIES[line.slice(0, nameEnd)];
     if (field === undefined) continue;
-    const rest = line.slice(line.lastIndexOf('}') + 1).trim();
+    const labelsEnd = line[nameEnd] === '{' ? line.lastIndexOf('}') + 1 : nameEnd;
+    const rest = line.slice(labelsEnd).trim();
     const value = Number(rest.split(/\s+/)[0]);
     if (!Number.isFinite(value)) continue;
     sample[field] = field === 'kvUsage' ? Math.max(sample.kvUsage, value) : sample[field] + value;

@@ -1,8 +1,8 @@
 import type { RoutingPod, RoutingPool, RoutingTableStore } from '../../core/routing-table.ts';
 import { vllmPoolSpecSchema, type VllmPoolSpec } from '../../core/vllm-pool-spec.ts';
 import type { ReconcileResult } from '../controller.ts';
-import type { EventRecorder } from '../events.ts';
-import type { Informer } from '../informer.ts';
+import type { EventSink } from '../events.ts';
+import type { ObjectCache } from '../informer.ts';
 import type { Logger } from '../logger.ts';
 import type { OperatorMetrics } from '../metrics.ts';
 import { prefixHitRate, probePod, type ProbeResult, type ProbeTarget, type VllmSample } from '../prober.ts';
@@ -40,10 +40,10 @@ interface ProbeState {
 }
 
 export interface PodsControllerDeps {
-  pools: Informer<CustomResource>;
-  pods: Informer<PodObject>;
+  pools: ObjectCache<CustomResource>;
+  pods: ObjectCache<PodObject>;
   table: RoutingTableStore;
-  events: EventRecorder;
+  events: EventSink;
   observations: Map<string, PoolObservation>;
   /** Called after each observation of a pool (the VllmPool status controller enqueues it). */
   onObserved(poolKey: string): void;

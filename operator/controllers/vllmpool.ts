@@ -1,7 +1,7 @@
 import { vllmPoolStatusSchema, type VllmPoolResourceStatus } from '../../core/resource-status.ts';
 import type { PinStore } from '../../core/store/state-store.ts';
 import type { ReconcileResult } from '../controller.ts';
-import type { Informer } from '../informer.ts';
+import type { ObjectCache } from '../informer.ts';
 import type { Kube } from '../kube.ts';
 import { errorMessage, type Logger } from '../logger.ts';
 import type { OperatorMetrics } from '../metrics.ts';
@@ -11,8 +11,8 @@ import { StatusLimiter } from '../status-limiter.ts';
 import type { PoolObservation } from './pods.ts';
 
 export interface VllmPoolControllerDeps {
-  kube: Kube;
-  pools: Informer<CustomResource>;
+  kube: Pick<Kube, 'patchStatus'>;
+  pools: ObjectCache<CustomResource>;
   observations: Map<string, PoolObservation>;
   pins: PinStore;
   logger: Logger;

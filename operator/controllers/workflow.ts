@@ -5,8 +5,8 @@ import type { WorkflowRecord } from '../../core/store/records.ts';
 import type { WorkflowStore } from '../../core/store/state-store.ts';
 import { workflowSpecSchema, type WorkflowSpec } from '../../core/workflow-spec.ts';
 import type { ReconcileResult } from '../controller.ts';
-import type { EventRecorder, InvolvedObject } from '../events.ts';
-import type { Informer } from '../informer.ts';
+import type { EventSink, InvolvedObject } from '../events.ts';
+import type { ObjectCache } from '../informer.ts';
 import type { Kube } from '../kube.ts';
 import { errorMessage, type Logger } from '../logger.ts';
 import type { OperatorMetrics } from '../metrics.ts';
@@ -15,11 +15,11 @@ import { hasLived, sameStatus, statusMergePatch, workflowEvents, workflowStatus 
 import { StatusLimiter } from '../status-limiter.ts';
 
 export interface WorkflowControllerDeps {
-  kube: Kube;
-  workflows: Informer<CustomResource>;
-  pools: Informer<CustomResource>;
+  kube: Pick<Kube, 'patchStatus' | 'setFinalizers'>;
+  workflows: ObjectCache<CustomResource>;
+  pools: ObjectCache<CustomResource>;
   store: WorkflowStore;
-  events: EventRecorder;
+  events: EventSink;
   logger: Logger;
   metrics: OperatorMetrics;
   statusIntervalMs: number;
