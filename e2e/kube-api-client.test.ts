@@ -674,6 +674,9 @@ describe('kube-api emulator with @kubernetes/client-node', () => {
       namespace: 'doomed',
       body: { metadata: { name: 'x', finalizers: ['example.com/hold'] } },
     });
+    const protectedNs = await failure(core.deleteNamespace({ name: 'default' }));
+    assert.equal(protectedNs.code, 403);
+    assert.equal(protectedNs.message, 'namespaces "default" is forbidden: this namespace may not be deleted');
     await core.deleteNamespace({ name: 'doomed' });
     const ns = await core.readNamespace({ name: 'doomed' });
     assert.equal(ns.status?.phase, 'Terminating');

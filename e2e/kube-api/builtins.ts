@@ -14,7 +14,7 @@ import {
   secretSchema,
   serviceSchema,
 } from './builtin-schemas.ts';
-import { fieldErr } from './errors.ts';
+import { fieldErr, forbidden } from './errors.ts';
 import type { FieldError } from './errors.ts';
 import { deepEqual, ensureObject, getPath, isObject, text } from './json.ts';
 import type { JsonObject } from './json.ts';
@@ -281,6 +281,10 @@ const namespaceHooks: Hooks = {
     ns.metadata.labels = { ...ns.metadata.labels, 'kubernetes.io/metadata.name': ns.metadata.name ?? '' };
   },
   beginDelete(ns) {
+    const name = ns.metadata.name ?? '';
+    if (['default', 'kube-system', 'kube-public'].includes(name)) {
+      throw forbidden({ group: '', plural: 'namespaces' }, name, 'this namespace may not be deleted');
+    }
     ns.status = { ...(isObject(ns.status) ? ns.status : {}), phase: 'Terminating' };
     const spec = isObject(ns.spec) ? ns.spec : {};
     return Array.isArray(spec.finalizers) && spec.finalizers.length > 0;

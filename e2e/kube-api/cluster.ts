@@ -220,7 +220,7 @@ export class Cluster {
     return stored ? this.toVersion(rt, stored) : undefined;
   }
 
-  private requireNamespace(rt: ResourceType, namespace: string | undefined): string {
+  private requireNamespace(namespace: string | undefined): string {
     if (!namespace) throw badRequest('the server could not find the requested resource');
     return namespace;
   }
@@ -320,7 +320,7 @@ export class Cluster {
         'the namespace of the provided object does not match the namespace sent on the request',
       );
     }
-    obj.metadata.namespace = this.requireNamespace(rt, urlNamespace ?? obj.metadata.namespace);
+    obj.metadata.namespace = this.requireNamespace(urlNamespace ?? obj.metadata.namespace);
   }
 
   private requireActiveNamespace(rt: ResourceType, namespace: string, name: string): void {
@@ -558,7 +558,7 @@ export class Cluster {
     ctx: WriteContext,
     subresource?: string,
   ): { object: KubeObject; created: boolean } {
-    const namespace = rt.namespaced ? this.requireNamespace(rt, urlNamespace) : undefined;
+    const namespace = rt.namespaced ? this.requireNamespace(urlNamespace) : undefined;
     const existing = this.load(rt, namespace, name);
     if (type === 'apply') return this.apply(rt, namespace, name, existing, body, ctx, subresource);
     if (!existing) throw notFound(rt, name);
@@ -633,7 +633,7 @@ export class Cluster {
     opts: DeleteOptions,
     ctx: WriteContext,
   ): { object: KubeObject; deleted: boolean } {
-    const namespace = rt.namespaced ? this.requireNamespace(rt, urlNamespace) : undefined;
+    const namespace = rt.namespaced ? this.requireNamespace(urlNamespace) : undefined;
     const existing = this.load(rt, namespace, name);
     if (!existing) throw notFound(rt, name);
     const pre = opts.preconditions ?? {};
