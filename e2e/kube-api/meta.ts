@@ -106,11 +106,6 @@ export function nowTimestamp(now = new Date()): string {
   return now.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** RFC 3339 with microseconds, as metav1.MicroTime serialises. */
-export function nowMicroTimestamp(now = new Date()): string {
-  return now.toISOString().replace(/Z$/, '000Z');
-}
-
 // ---- names and labels (k8s.io/apimachinery/pkg/util/validation) ----
 
 const DNS1123_LABEL = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
