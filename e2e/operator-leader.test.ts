@@ -4,6 +4,7 @@
 // gracefully releases the lease so the next one takes over at once.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { z } from 'zod';
 import { startRedis, type RedisServer } from '../test/helpers/redis.ts';
 import { eventually } from './helpers/eventually.ts';
 import { Kubectl, kubectlInstalled } from './helpers/kubectl.ts';
@@ -24,11 +25,11 @@ const ELECTION = [
   String(RETRY_SECONDS),
 ];
 
-interface LeaseSpec {
-  holderIdentity?: string;
-  leaseTransitions?: number;
-  renewTime?: string;
-}
+const leaseSpecSchema = z.object({
+  holderIdentity: z.string().optional(),
+  leaseTransitions: z.number().optional(),
+  renewTime: z.string().optional(),
+});
 
 describe(
   'operator leader election',
@@ -40,8 +41,10 @@ describe(
     const operators: OperatorProcess[] = [];
     const timings: Record<string, number> = {};
 
-    const lease = (): LeaseSpec =>
-      (api.get('coordination.k8s.io/v1', 'leases', 'default', 'workflow-operator')?.spec ?? {}) as LeaseSpec;
+    const lease = (): z.infer<typeof leaseSpecSchema> =>
+      leaseSpecSchema.parse(
+        api.get('coordination.k8s.io/v1', 'leases', 'default', 'workflow-operator')?.spec ?? {},
+      );
     const declared = (name: string): boolean => {
       const status = api.get('workflow-router.vllm.ai/v1alpha1', 'workflows', 'default', name)?.status as
         { conditions?: { type: string; reason: string }[] } | undefined;
