@@ -19,6 +19,8 @@ export class StatsBatcher {
   private static readonly MAX_QUEUED = 100_000;
 
   private readonly isDegraded: () => boolean;
+  /** Open holds (see hold()): while any is open, batches wait as while degraded. */
+  private holds = 0;
 
   constructor(
     store: WorkflowStore,
@@ -50,6 +52,21 @@ export class StatsBatcher {
     }
   }
 
+  /**
+   * Keeps batches queued until the returned release is called: the router holds them while it
+   * re-creates the workflows born during an outage, whose events the store would otherwise drop
+   * as events of unknown workflows.
+   */
+  hold(): () => void {
+    this.holds += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds -= 1;
+    };
+  }
+
   /** Writes everything queued so far; resolves when it is in the store (or kept for retry). */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(() => this.writeBatch());
@@ -58,7 +75,7 @@ export class StatsBatcher {
 
   private async writeBatch(): Promise<void> {
     if (this.queue.length === 0) return;
-    if (this.isDegraded()) {
+    if (this.isDegraded() || this.holds > 0) {
       // Kept until the store is back: events of workflows created while degraded must not be
       // applied before the recovery has re-created those workflows.
       this.retryLater();
