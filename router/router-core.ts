@@ -113,7 +113,15 @@ export class RouterCore {
 
   /** After an outage: claim the pins made meanwhile, then write the statistics kept back. */
   private async recover(): Promise<void> {
-    await this.degradedPins.reconcile(this.store, this.config.maxWorkflows, this.logger);
+    // Held from the moment the store is back (this runs synchronously up to the first await):
+    // a batch written before the reconciliation would drop the events of workflows born while
+    // degraded, which the store does not know yet.
+    const release = this.workflows.stats.hold();
+    try {
+      await this.degradedPins.reconcile(this.store, this.config.maxWorkflows, this.logger);
+    } finally {
+      release();
+    }
     await this.workflows.stats.flush();
   }
 
