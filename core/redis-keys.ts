@@ -21,6 +21,13 @@ import { keyString, parseKeyString, type WorkflowKey } from './ids.ts';
  *   <prefix>{fleet}:pin-seqs     HASH   workflow -> version of the indexed pin
  *   <prefix>{fleet}:pin-counts   HASH   pod -> live workflows pinned to it
  *   <prefix>{fleet}:stats        HASH   evicted, expired (fleet-wide counters)
+ *   <prefix>{fleet}:tenant-live  HASH   tenant -> live workflows (follows the activity index)
+ *
+ * Per-tenant quotas (quotas.ts) share the hash tag `{tenant:<tenant>}`:
+ *
+ *   <prefix>{tenant:<tenant>}:rate      STRING theoretical arrival time of the next call (GCRA)
+ *   <prefix>{tenant:<tenant>}:calls     ZSET   call lease -> expiresAt (calls in flight)
+ *   <prefix>{tenant:<tenant>}:messages  ZSET   <workflow>/<agent>/<n> -> expiresAt (queued messages)
  *
  * The routing table (routing-table-store.ts) shares the hash tag `{routing}`:
  *
@@ -115,6 +122,27 @@ export class RedisKeys {
 
   get stats(): string {
     return this.fleet('stats');
+  }
+
+  get tenantLive(): string {
+    return this.fleet('tenant-live');
+  }
+
+  private tenant(tenant: string, name: string): string {
+    if (/[{}]/.test(tenant)) throw new Error(`tenant must not contain braces: ${tenant}`);
+    return `${this.prefix}{tenant:${tenant}}:${name}`;
+  }
+
+  tenantRate(tenant: string): string {
+    return this.tenant(tenant, 'rate');
+  }
+
+  tenantCalls(tenant: string): string {
+    return this.tenant(tenant, 'calls');
+  }
+
+  tenantMessages(tenant: string): string {
+    return this.tenant(tenant, 'messages');
   }
 
   get invalidations(): string {

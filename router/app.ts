@@ -1,6 +1,9 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { ApiError, notFound } from '../core/errors.ts';
+import { adminRouter } from './http/admin.ts';
 import { authenticate } from './http/auth.ts';
+import { bodyLog } from './http/body-log.ts';
+import { requestGuard } from './http/limits.ts';
 import { DASHBOARD_PATHS, dashboardRouter } from './dashboard/routes.ts';
 import { completionsHandler } from './http/completions.ts';
 import { errorHandler } from './http/errors.ts';
@@ -21,6 +24,8 @@ const ROUTES: { pattern: RegExp; methods: string[] }[] = [
   { pattern: /^\/v1\/workflows\/[^/]+\/agents\/[^/]+\/messages$/, methods: ['GET', 'POST'] },
   { pattern: /^\/v1\/workflows\/[^/]+\/agents\/[^/]+\/messages\/stream$/, methods: ['GET'] },
   { pattern: /^\/(healthz|readyz|metrics)$/, methods: ['GET'] },
+  { pattern: /^\/v1\/admin\/config$/, methods: ['GET', 'PATCH'] },
+  { pattern: /^\/v1\/admin\/keys\/reload$/, methods: ['POST'] },
   { pattern: DASHBOARD_PATHS, methods: ['GET'] },
 ];
 
@@ -51,6 +56,7 @@ export function createApp(
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(requestId);
+  app.use(requestGuard(core.config.maxHeaders, core.draining.signal));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -67,11 +73,14 @@ export function createApp(
   });
 
   app.use(dashboardRouter(core));
-  app.use('/v1', authenticate(core.config.apiKeys));
+  app.use('/v1', authenticate(core.keyring));
+  // Per-tenant calls/s and concurrency, before any work is done on the call.
+  app.post(['/v1/chat/completions', '/v1/completions'], core.limiter.callGate());
   app.use(
     '/v1',
     express.json({ limit: core.config.maxBodyBytes, type: ['application/json', 'application/*+json'] }),
   );
+  app.use('/v1', bodyLog(core));
 
   app.post('/v1/chat/completions', completionsHandler(core, 'chat'));
   app.post('/v1/completions', completionsHandler(core, 'completions'));
@@ -84,6 +93,7 @@ export function createApp(
         .map((id) => ({ id, object: 'model', created, owned_by: 'workflow-router' })),
     });
   });
+  app.use(adminRouter(core));
   app.use(workflowsRouter(core));
   app.use(messagesRouter(core));
   app.use(unmatched);

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_CONFIG, LOG_LEVELS, type RouterConfig, type StaticBackend } from './config.ts';
 import { ROUTING_LOGICS } from './scheduling/profiles.ts';
+import { safetyConfig, safetyOptions, type FlagKit, type SafetyFlags } from './safety-flags.ts';
 
 /** A flag value the router cannot use; the CLI exits 2 with this message. */
 export class FlagError extends Error {
@@ -112,6 +113,14 @@ export function staticBackends(urls: string[], models: string | undefined): Stat
 }
 
 export const USAGE_NAME = 'workflow-router';
+
+const FLAG_KIT: FlagKit = {
+  flag,
+  integer,
+  decimal,
+  oneOf,
+  fail: (name, value, accepts) => new FlagError(name, value, accepts),
+};
 
 function program(): Command {
   const d = DEFAULT_CONFIG;
@@ -248,7 +257,7 @@ function program(): Command {
     );
 }
 
-interface ParsedFlags {
+interface ParsedFlags extends SafetyFlags {
   host: string;
   port: number;
   routingLogic: RouterConfig['routingLogic'];
@@ -289,6 +298,7 @@ export function parseCli(argv: readonly string[]): CliResult {
   const cmd = program()
     .exitOverride()
     .configureOutput({ writeOut: (s) => (output += s), writeErr: (s) => (output += s) });
+  for (const option of safetyOptions(FLAG_KIT)) cmd.addOption(option);
   try {
     cmd.parse(argv, { from: 'user' });
   } catch (error) {
@@ -346,6 +356,7 @@ export function parseCli(argv: readonly string[]): CliResult {
       maxInflightPerPod: f.maxInflightPerPod,
       admissionQueueSize: f.admissionQueueSize,
       upstreamTimeoutMs: Math.round(f.upstreamTimeout * 1000),
+      ...safetyConfig(f, FLAG_KIT),
       statsFlushMs: DEFAULT_CONFIG.statsFlushMs,
       logLevel: f.logLevel,
       apiKeys: f.apiKeys ?? [],

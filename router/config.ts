@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ROUTING_LOGICS } from './scheduling/profiles.ts';
+import { SAFETY_DEFAULTS, safetyConfigShape } from './safety-config.ts';
 
 /** One backend of `--service-discovery static`: a URL and the models it serves. */
 export interface StaticBackend {
@@ -32,6 +33,7 @@ export const routerConfigSchema = z.object({
   maxInflightPerPod: z.number().int().min(1),
   admissionQueueSize: z.number().int().min(0),
   upstreamTimeoutMs: z.number().int().min(1),
+  ...safetyConfigShape,
   statsFlushMs: z.number().int().min(0),
   logLevel: z.enum(LOG_LEVELS),
   apiKeys: z.array(z.string().min(8)),
@@ -66,6 +68,7 @@ export const DEFAULT_CONFIG: RouterConfig = {
   maxInflightPerPod: 256,
   admissionQueueSize: 1024,
   upstreamTimeoutMs: 600_000,
+  ...SAFETY_DEFAULTS,
   statsFlushMs: 50,
   logLevel: 'info',
   apiKeys: [],

@@ -8,8 +8,19 @@ if (parsed.kind === 'exit') {
 }
 const router = await startRouter(parsed.config);
 process.stdout.write(`workflow-router: listening on ${router.url} (${parsed.config.routingLogic})\n`);
+// SIGTERM (and Ctrl-C) drains: in-flight calls and streams finish up to --drain-seconds, then
+// exit 0. A second signal stops at once.
+let stopping = false;
 const stop = (): void => {
-  void router.close().then(() => process.exit(0));
+  if (stopping) process.exit(1);
+  stopping = true;
+  router.drain().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`workflow-router: drain failed: ${String(error)}\n`);
+      process.exit(1);
+    },
+  );
 };
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

@@ -7,6 +7,8 @@ import { isStoreUnavailable } from '../core/store/errors.ts';
 import { DecisionLog } from './dashboard/decisions.ts';
 import { TopWorkflows } from './dashboard/top-workflows.ts';
 import { DegradedPins } from './degraded-pins.ts';
+import { Keyring } from './http/api-keys.ts';
+import { TenantLimiter } from './http/rate-limit.ts';
 import { HealthChecker } from './pods/health-checker.ts';
 import type { Pod } from './pods/pod.ts';
 import type { PodPool } from './pods/pool.ts';
@@ -25,7 +27,12 @@ export class RouterCore {
   readonly logger: Logger;
   readonly metrics: RouterMetrics;
   readonly prefixIndex = new PrefixIndex();
-  readonly forwarder = new Forwarder();
+  readonly forwarder: Forwarder;
+  /** The API keys (digests, tenants, roles) and the per-tenant limits they carry. */
+  readonly keyring: Keyring;
+  readonly limiter: TenantLimiter;
+  /** Aborted when a SIGTERM starts draining: long polls and inbox streams end so the replica can go. */
+  readonly draining = new AbortController();
   readonly workflows: WorkflowService;
   readonly routing: RoutingService;
   readonly health: HealthChecker;
@@ -50,7 +57,13 @@ export class RouterCore {
     this.pool = pool;
     this.logger = logger;
     this.metrics = metrics;
-    this.workflows = new WorkflowService(store, config, logger, metrics);
+    this.forwarder = new Forwarder({
+      connectTimeoutMs: config.upstreamConnectTimeoutMs,
+      firstByteTimeoutMs: config.upstreamFirstByteTimeoutMs,
+    });
+    this.keyring = new Keyring(config.apiKeys, config.apiKeysFile);
+    this.limiter = new TenantLimiter(store, this.keyring, config.tenantLimits, metrics, logger);
+    this.workflows = new WorkflowService(store, config, logger, metrics, this.limiter);
     this.routing = new RoutingService(
       pool,
       store,
@@ -97,6 +110,11 @@ export class RouterCore {
     // With k8s discovery the operator probes the pods and the routing table carries the result.
     if (this.config.serviceDiscovery !== 'k8s') await this.health.start();
     this.workflows.startExpirySweeper();
+    this.keyring.watch(10_000, (error) => {
+      if (error)
+        this.logger.error('api keys file not reloaded; the keys in use stay', { error: error.message });
+      else this.logger.info('api keys file reloaded', { keys: this.keyring.size });
+    });
     this.metrics.storeUp.set(this.store.health() === 'ok' ? 1 : 0);
     this.unsubscribeHealth = this.store.onHealthChange?.((health) => {
       this.metrics.storeUp.set(health === 'ok' ? 1 : 0);
@@ -132,6 +150,8 @@ export class RouterCore {
 
   async close(): Promise<void> {
     this.unsubscribeHealth?.();
+    this.keyring.close();
+    this.limiter.close();
     this.health.stop();
     await this.workflows.close();
     this.forwarder.close();

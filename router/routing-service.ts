@@ -85,7 +85,7 @@ export class RoutingService {
       return this.placeDegraded(call, call.workflow.key, call.workflow.init, excluded);
     const counts =
       pinning && call.workflow?.pinnedPod === undefined ? await this.podPinCounts() : this.pinCounts.counts;
-    const pods = this.snapshots(counts, excluded);
+    const pods = this.snapshots(counts, excluded, call.model);
     const request = this.request(call, pods, pinning);
     const profile = profileForCall(this.config.routingLogic, pinning, this.config);
     const decision = this.decide(profile, request, pods);
@@ -113,7 +113,7 @@ export class RoutingService {
     init: WorkflowInit,
     excluded: ReadonlySet<string>,
   ): PlacedCall {
-    const pods = this.snapshots({}, excluded);
+    const pods = this.snapshots({}, excluded, call.model);
     const candidates = pods.filter((p) => p.healthy && !p.draining && p.models.includes(call.model));
     const chosen = this.degraded.pick(key, candidates, init);
     if (!chosen) {
@@ -191,10 +191,24 @@ export class RoutingService {
     return pod;
   }
 
-  private snapshots(counts: Record<string, number>, excluded: ReadonlySet<string>): PodSnapshot[] {
-    return this.pool.all().map((pod) => {
+  /**
+   * The pods as the scheduler sees them. Ejected pods (passive health) count as down, unless
+   * no pod of the model is left: then they take calls again (Envoy's panic threshold), since
+   * refusing every call is worse than trying a pod that failed a few.
+   */
+  private snapshots(
+    counts: Record<string, number>,
+    excluded: ReadonlySet<string>,
+    model: string,
+  ): PodSnapshot[] {
+    const pods = this.pool.all();
+    const panic = !pods.some(
+      (p) => p.healthy && !p.draining && !excluded.has(p.id) && p.models.includes(model),
+    );
+    return pods.map((pod) => {
       const snapshot = pod.snapshot(this.config.maxInflightPerPod, counts[pod.id] ?? 0);
-      return excluded.has(pod.id) ? { ...snapshot, healthy: false } : snapshot;
+      if (excluded.has(pod.id)) return { ...snapshot, healthy: false };
+      return panic && pod.ejected ? { ...snapshot, healthy: true } : snapshot;
     });
   }
 

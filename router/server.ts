@@ -1,9 +1,11 @@
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { StateStore } from '../core/store/state-store.ts';
 import { createApp } from './app.ts';
 import type { RouterConfig } from './config.ts';
+import { drain, type DrainResult } from './drain.ts';
+import { createHttpServer } from './http/limits.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { RouterMetrics } from './metrics.ts';
 import { startK8sDiscovery } from './pods/k8s-discovery.ts';
@@ -17,6 +19,8 @@ export interface RunningRouter {
   core: RouterCore;
   server: http.Server;
   close(): Promise<void>;
+  /** SIGTERM: stop taking connections, let calls and streams finish up to --drain-seconds, close. */
+  drain(): Promise<DrainResult>;
 }
 
 export interface RouterDeps {
@@ -28,7 +32,7 @@ export interface RouterDeps {
 
 /** Starts one router replica: probes the pods once, then listens. */
 export async function startRouter(config: RouterConfig, deps: RouterDeps = {}): Promise<RunningRouter> {
-  const logger = deps.logger ?? createLogger(config.logLevel);
+  const logger = deps.logger ?? createLogger(config.logLevel, { logBodies: () => config.logBodies });
   const store = deps.store ?? (await createStore(config));
   const pool = PodPool.fromStatic(config.staticBackends);
   const core = new RouterCore(config, store, pool, logger, new RouterMetrics(), deps.spanExporter);
@@ -44,9 +48,9 @@ export async function startRouter(config: RouterConfig, deps: RouterDeps = {}): 
   let closing = false;
   const app = createApp(core, () => {
     const storeHealth = store.health();
-    const healthyPods = pool.all().filter((p) => p.healthy).length;
+    const healthyPods = pool.all().filter((p) => p.healthy || p.ejected).length;
     // Degraded (Redis away) stays ready: LLM calls still flow, only messages answer 503.
-    const ready = !closing && healthyPods > 0;
+    const ready = !closing && !core.draining.signal.aborted && healthyPods > 0;
     return {
       ready,
       detail: {
@@ -58,10 +62,7 @@ export async function startRouter(config: RouterConfig, deps: RouterDeps = {}): 
       },
     };
   });
-  const server = http.createServer(
-    { keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 },
-    app,
-  );
+  const { server } = createHttpServer(config, app, core.metrics.registry);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -80,6 +81,13 @@ export async function startRouter(config: RouterConfig, deps: RouterDeps = {}): 
     port,
     core,
     server,
+    drain: async () => {
+      closing = true;
+      const result = await drain(server, core.draining, core.forwarder, config.drainMs, logger);
+      await discovery?.close();
+      await core.close();
+      return result;
+    },
     close: async () => {
       closing = true;
       await new Promise<void>((resolve) => {

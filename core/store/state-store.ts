@@ -1,6 +1,7 @@
 import type { WorkflowKey } from '../ids.ts';
 import type { ContextSharing } from '../strategy.ts';
 import type { WorkflowSpec } from '../workflow-spec.ts';
+import type { QuotaStore } from './quota-store.ts';
 import type { AgentMessage, ContextEntry, WorkflowEvent, WorkflowRecord, WorkflowTotals } from './records.ts';
 
 /**
@@ -15,6 +16,8 @@ export interface StateStore {
   readonly workflows: WorkflowStore;
   readonly contexts: ContextStore;
   readonly messages: MessageStore;
+  /** Per-tenant quotas (calls/s, calls in flight, queued messages), shared like the rest. */
+  readonly quotas: QuotaStore;
   /** 'degraded' while the backing store is unreachable (memory is always 'ok'). */
   health(): StoreHealth;
   /** Calls `listener` on every change of health(); returns the unsubscribe function. Absent: never changes. */
@@ -72,6 +75,8 @@ export interface WorkflowStore {
   /** Removes workflows idle past their ttl; returns them. */
   expire(now: number): Promise<WorkflowKey[]>;
   totals(tenant?: string): Promise<WorkflowTotals>;
+  /** Live workflows of one tenant (cheap: for the per-tenant workflow limit). */
+  countLive(tenant: string): Promise<number>;
 }
 
 export interface ContextStore {
@@ -115,4 +120,9 @@ export interface MessageStore {
   depth(key: WorkflowKey, agent: string, now: number): Promise<number>;
   /** Agents that have an inbox in this workflow. */
   inboxes(key: WorkflowKey): Promise<string[]>;
+  /**
+   * Marks messages an agent read as delivered; returns how many had never been delivered
+   * before (a re-read from an older cursor counts 0), and adds them to the record's counter.
+   */
+  acknowledge(key: WorkflowKey, agent: string, ids: readonly string[]): Promise<number>;
 }

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { ApiError, forbidden } from '../../core/errors.ts';
+import type { Keyring } from '../http/api-keys.ts';
 import { authenticate, callerOf } from '../http/auth.ts';
 
 const REALM = 'Basic realm="workflow-router dashboard", charset="UTF-8"';
@@ -8,11 +9,11 @@ const REALM = 'Basic realm="workflow-router dashboard", charset="UTF-8"';
  * The dashboard's key check. A browser cannot add a bearer header to a page load or to an
  * EventSource, but it can answer HTTP Basic: the API key is the password (any user name), and
  * the browser then sends it with the page, its script and its event stream. Bearer keys work
- * too, for scripts. The caller must be an admin; today every valid key is (roles arrive with
- * the reliability work), so "admin key" means any valid key.
+ * too, for scripts. The caller must hold an admin key (role `admin` in --api-keys-file; the
+ * legacy --api-keys are admin keys).
  */
-export function dashboardAuth(apiKeys: readonly string[]) {
-  const bearer = authenticate(apiKeys);
+export function dashboardAuth(keys: Keyring | readonly string[]) {
+  const bearer = authenticate(keys);
   return (req: Request, res: Response, next: NextFunction): void => {
     const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.headers.authorization ?? '');
     if (basic?.[1]) {

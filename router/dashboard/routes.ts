@@ -37,7 +37,7 @@ function sendAsset(res: Response, path: string): void {
 
 export function dashboardRouter(core: RouterCore): Router {
   const router = Router();
-  const auth = dashboardAuth(core.config.apiKeys);
+  const auth = dashboardAuth(core.keyring);
   const feeds = new DashboardFeeds((tenant) => buildSnapshot(core, tenant));
 
   for (const path of Object.keys(ASSETS)) {

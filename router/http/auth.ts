@@ -1,43 +1,41 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { ApiError } from '../../core/errors.ts';
 import { DEFAULT_TENANT } from '../../core/ids.ts';
+import { Keyring, type Role } from './api-keys.ts';
 
 export interface Caller {
   tenant: string;
-  role: 'user' | 'admin';
+  role: Role;
+  /** How logs name the key (never the key); 'open' when keys are off. */
+  label: string;
 }
 
-const OPEN: Caller = { tenant: DEFAULT_TENANT, role: 'admin' };
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
+const OPEN: Caller = { tenant: DEFAULT_TENANT, role: 'admin', label: 'open' };
 
 /**
- * Bearer-key check. Keys are kept only as SHA-256 digests and compared in constant time over
- * every key, so neither the key nor which key matched leaks through timing.
+ * Bearer-key check: identifies the caller's tenant and role from the keyring (digests only,
+ * compared in constant time). With no key configured the router is open: tenant `default`, admin.
+ * A plain key list is accepted for callers that predate the keyring (tenant `default`, admin).
  */
-export function authenticate(apiKeys: readonly string[]) {
-  const digests = apiKeys.map(digest);
+export function authenticate(keys: Keyring | readonly string[]) {
+  const keyring = keys instanceof Keyring ? keys : new Keyring(keys);
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (digests.length === 0) {
+    if (!keyring.enabled) {
       res.locals.caller = OPEN;
       next();
       return;
     }
     const header = req.headers.authorization ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (!match?.[1]) {
+    const presented = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
+    if (!presented) {
       throw new ApiError(401, 'authentication_error', 'missing API key: send Authorization: Bearer <key>', {
         code: 'missing_api_key',
       });
     }
-    const given = digest(match[1].trim());
-    let ok = false;
-    for (const d of digests) ok = timingSafeEqual(d, given) || ok;
-    if (!ok) throw new ApiError(401, 'authentication_error', 'invalid API key', { code: 'invalid_api_key' });
-    res.locals.caller = { tenant: DEFAULT_TENANT, role: 'admin' } satisfies Caller;
+    const owner = keyring.identify(presented);
+    if (!owner)
+      throw new ApiError(401, 'authentication_error', 'invalid API key', { code: 'invalid_api_key' });
+    res.locals.caller = owner satisfies Caller;
     next();
   };
 }

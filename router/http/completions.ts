@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Request, Response } from 'express';
-import { ApiError, badRequest } from '../../core/errors.ts';
+import { badRequest } from '../../core/errors.ts';
 import { isStoreUnavailable } from '../../core/store/errors.ts';
 import type { WorkflowKey } from '../../core/ids.ts';
 import { readWorkflowMetadata, WORKFLOW_HEADERS, type WorkflowMetadata } from '../../core/metadata.ts';
@@ -11,6 +11,7 @@ import type { Pod } from '../pods/pod.ts';
 import { CHUNK_CHARS, chunkHashes } from '../prefix-index.ts';
 import { estimateTokens, promptText, type Endpoint } from '../prompt.ts';
 import { ResponseTap } from '../proxy/response-tap.ts';
+import { judgeAttempt } from '../proxy/upstream-failures.ts';
 import type { PlacedCall } from '../routing-service.ts';
 import type { RouterCore } from '../router-core.ts';
 import { WorkflowService } from '../workflows/workflow-service.ts';
@@ -269,46 +270,17 @@ async function proxyCall(core: RouterCore, req: Request, res: Response, call: Ca
         pod.inflightUncachedTokens -= uncached;
         core.metrics.podInflight.set({ pod: pod.id }, pod.inflight);
       }
-      if (outcome.kind === 'unreachable') {
-        // Refused before any byte: the pod is down. Mark it and try the next-best pod once.
-        pod.markDown('connection-refused');
-        core.metrics.podHealthy.set({ pod: pod.id }, 0);
+      // Retry, eject or answer: upstream-failures.ts decides from how far the call got.
+      const verdict = judgeAttempt(core, pod, outcome, { attempt, headersSent: res.headersSent, requestId });
+      outcomeLabel = verdict.label;
+      if (verdict.retry) {
         excluded.add(pod.id);
-        if (attempt === 0 && !res.headersSent) {
-          core.metrics.upstreamRetries.inc();
-          core.logger.warn('pod refused the connection; retrying on another pod', {
-            requestId,
-            pod: pod.id,
-            code: outcome.code,
-          });
-          continue;
-        }
-        throw new ApiError(502, 'upstream_error', `the model server could not be reached (${outcome.code})`, {
-          code: 'upstream_unreachable',
-        });
+        continue;
       }
-      if (outcome.kind === 'timeout') {
-        // The pod accepted the call and went silent: retrying could run it twice, and the pod
-        // may be merely overloaded, so it stays in service.
-        outcomeLabel = 'timeout';
-        throw new ApiError(
-          504,
-          'upstream_error',
-          `the model server sent nothing for ${core.config.upstreamTimeoutMs} ms (--upstream-timeout)`,
-          { code: 'upstream_timeout' },
-        );
-      }
-      if (outcome.kind === 'done') {
-        outcomeLabel = outcome.status < 400 ? 'ok' : `http_${outcome.status}`;
-        if (outcome.status < 400) {
-          core.prefixIndex.record(pod.id, hashes);
-          usage = tap.usage();
-        }
-      } else if (outcome.kind === 'broken') {
-        outcomeLabel = 'upstream_broken';
-        if (outcome.code === 'ECONNRESET') pod.markDown('connection-refused');
-      } else {
-        outcomeLabel = 'client_closed';
+      if (verdict.error) throw verdict.error;
+      if (outcome.kind === 'done' && outcome.status < 400) {
+        core.prefixIndex.record(pod.id, hashes);
+        usage = tap.usage();
       }
       return;
     }

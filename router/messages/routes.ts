@@ -4,6 +4,7 @@ import { ApiError, badRequest, notFound, tooManyRequests } from '../../core/erro
 import { idSchema, type WorkflowKey } from '../../core/ids.ts';
 import { messageIdSchema } from '../../core/message-id.ts';
 import type { AgentMessage, WorkflowRecord } from '../../core/store/records.ts';
+import type { SendResult } from '../../core/store/state-store.ts';
 import { callerOf } from '../http/auth.ts';
 import { parseOrThrow } from '../http/validation.ts';
 import type { RouterCore } from '../router-core.ts';
@@ -61,23 +62,30 @@ export function messagesRouter(core: RouterCore): Router {
     return body;
   };
 
+  /** Stores one message, counted against the tenant's queued-messages limit (429 beyond it). */
   const deliver = async (
     key: WorkflowKey,
     to: string,
     body: z.infer<typeof sendSchema>,
     maxQueue: number,
-  ) => {
-    return core.store.messages.send(
-      key,
-      to,
-      {
-        from: body.from_agent,
-        payload: body.payload,
-        ttlSeconds: body.ttl_seconds ?? core.config.messageTtlSeconds,
-      },
-      Date.now(),
-      maxQueue,
-    );
+  ): Promise<SendResult> => {
+    const ttlSeconds = body.ttl_seconds ?? core.config.messageTtlSeconds;
+    const reservation = await core.limiter.reserveMessage(key, to, ttlSeconds);
+    let result: SendResult;
+    try {
+      result = await core.store.messages.send(
+        key,
+        to,
+        { from: body.from_agent, payload: body.payload, ttlSeconds },
+        Date.now(),
+        maxQueue,
+      );
+    } catch (error) {
+      await core.limiter.releaseMessage(key, reservation);
+      throw error;
+    }
+    if (!result.ok) await core.limiter.releaseMessage(key, reservation);
+    return result;
   };
 
   const queueLimit = (record: WorkflowRecord): number =>
@@ -127,7 +135,14 @@ export function messagesRouter(core: RouterCore): Router {
     const ids: Record<string, string> = {};
     const refused: string[] = [];
     for (const to of [...known].sort()) {
-      const result = await deliver(key, to, body, queueLimit(record));
+      let result: SendResult;
+      try {
+        result = await deliver(key, to, body, queueLimit(record));
+      } catch (error) {
+        // The tenant's queued-messages limit refuses this recipient; the others already got it.
+        if (!(error instanceof ApiError) || error.status !== 429) throw error;
+        result = { ok: false, depth: 0 };
+      }
       if (result.ok) ids[to] = result.id;
       else refused.push(to);
     }
@@ -158,6 +173,8 @@ export function messagesRouter(core: RouterCore): Router {
     WorkflowService.checkAgentDeclared(record, agent);
     const abort = new AbortController();
     res.once('close', () => abort.abort());
+    // A draining replica answers long polls at once (with what is there) so it can stop.
+    const signal = AbortSignal.any([abort.signal, core.draining.signal]);
     const messages =
       query.wait_ms > 0
         ? await core.store.messages.wait(
@@ -166,10 +183,10 @@ export function messagesRouter(core: RouterCore): Router {
             query.after,
             query.limit,
             query.wait_ms,
-            abort.signal,
+            signal,
           )
         : await core.store.messages.read(key, agent as string, query.after, query.limit, Date.now());
-    noteDelivered(core, key, messages.length);
+    await noteDelivered(core, key, agent as string, messages);
     const last = messages.at(-1);
     res.json({ object: 'list', data: messages.map(view), next_cursor: last?.id ?? query.after ?? null });
   });
@@ -189,10 +206,30 @@ export function messagesRouter(core: RouterCore): Router {
   return router;
 }
 
-function noteDelivered(core: RouterCore, key: WorkflowKey, count: number): void {
-  if (count === 0) return;
-  core.metrics.messages.inc({ outcome: 'delivered' }, count);
-  core.workflows.stats.add({ type: 'messages', key, at: Date.now(), sent: 0, delivered: count, refused: 0 });
+/**
+ * Counts messages as delivered the first time they are read: the store keeps each inbox's
+ * high-water mark, so re-reading from an older cursor counts nothing.
+ */
+async function noteDelivered(
+  core: RouterCore,
+  key: WorkflowKey,
+  agent: string,
+  messages: readonly AgentMessage[],
+): Promise<void> {
+  if (messages.length === 0) return;
+  // Reading is activity: the workflow's idle clock restarts (the counters are not touched here).
+  core.workflows.stats.add({ type: 'messages', key, at: Date.now(), sent: 0, delivered: 0, refused: 0 });
+  try {
+    const fresh = await core.store.messages.acknowledge(
+      key,
+      agent,
+      messages.map((m) => m.id),
+    );
+    if (fresh > 0) core.metrics.messages.inc({ outcome: 'delivered' }, fresh);
+  } catch {
+    // The messages were read all the same; only the delivered counter misses them.
+    core.metrics.storeErrors.inc({ operation: 'acknowledge' });
+  }
 }
 
 /** SSE push: each message an event with its id, so EventSource resumes with Last-Event-ID. */
@@ -211,12 +248,13 @@ async function streamInbox(
   res.write(': connected\n\n');
   const abort = new AbortController();
   res.once('close', () => abort.abort());
+  const signal = AbortSignal.any([abort.signal, core.draining.signal]);
   let cursor = after;
   let lastBeat = Date.now();
-  while (!abort.signal.aborted) {
+  while (!signal.aborted) {
     let messages: AgentMessage[];
     try {
-      messages = await core.store.messages.wait(key, agent, cursor, 100, 15_000, abort.signal);
+      messages = await core.store.messages.wait(key, agent, cursor, 100, 15_000, signal);
     } catch (error) {
       core.metrics.storeErrors.inc({ operation: 'message-stream' });
       const body = new ApiError(
@@ -230,9 +268,14 @@ async function streamInbox(
       return;
     }
     for (const m of messages) res.write(`id: ${m.id}\nevent: message\ndata: ${JSON.stringify(view(m))}\n\n`);
-    noteDelivered(core, key, messages.length);
+    await noteDelivered(core, key, agent, messages);
     cursor = messages.at(-1)?.id ?? cursor;
-    if (messages.length === 0 && Date.now() - lastBeat >= 15_000 && !abort.signal.aborted) {
+    if (core.draining.signal.aborted && !abort.signal.aborted) {
+      // Reconnecting with Last-Event-ID resumes on another replica, losing nothing.
+      res.end('event: end\ndata: {"reason":"router shutting down; reconnect"}\n\n');
+      return;
+    }
+    if (messages.length === 0 && Date.now() - lastBeat >= 15_000 && !signal.aborted) {
       res.write(': keep-alive\n\n');
       lastBeat = Date.now();
     }

@@ -37,11 +37,11 @@ export class PodPool {
     return [...this.pods.values()];
   }
 
-  /** Models served by at least one healthy pod, for GET /v1/models and 404 messages. */
+  /** Models served by at least one healthy (or only ejected) pod, for GET /v1/models and 404 messages. */
   healthyModels(): string[] {
     const models = new Set<string>();
     for (const pod of this.pods.values())
-      if (pod.healthy && !pod.draining) for (const m of pod.models) models.add(m);
+      if ((pod.healthy || pod.ejected) && !pod.draining) for (const m of pod.models) models.add(m);
     return [...models].sort();
   }
 

@@ -1,20 +1,30 @@
-import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import httpProxy from 'http-proxy';
+import http, {
+  type ClientRequest,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from 'node:http';
+import https from 'node:https';
 import type { Pod } from '../pods/pod.ts';
+import { ENDPOINT_PATHS } from '../prompt.ts';
 import type { ResponseTap } from './response-tap.ts';
 
 /** How one attempt to relay a call to a pod ended. */
 export type ForwardOutcome =
   /** The pod answered and its whole response reached the client (any HTTP status). */
   | { kind: 'done'; status: number }
-  /** The pod could not be reached and nothing was sent: safe to retry elsewhere. */
+  /** The call never reached the pod (refused, connect timeout, reset while sending): safe to retry. */
   | { kind: 'unreachable'; code: string }
-  /** The pod failed after the response started; the client got an error event or a cut. */
+  /**
+   * The pod received the whole call and closed the connection before any response byte.
+   * Retrying is what a client expects, but the pod may have run the call (at-least-once).
+   */
+  | { kind: 'no-response'; code: string }
+  /** The pod failed after the response started; the client got an error event or a 502. */
   | { kind: 'broken'; status: number; code: string }
   /** The client went away; the upstream request was cancelled. */
   | { kind: 'client-closed' }
-  /** The pod took the call but sent nothing within the timeout: not retried, it may still be generating. */
+  /** The pod took the call but sent nothing within the first-byte timeout: not retried. */
   | { kind: 'timeout' };
 
 export interface ForwardCall {
@@ -25,165 +35,306 @@ export interface ForwardCall {
   headers: OutgoingHttpHeaders;
   streaming: boolean;
   tap: ResponseTap;
+  /** Longest silence between two response chunks (and before the first, unless set apart). */
   timeoutMs: number;
   onFirstByte: () => void;
   /** Runs after the pod's last byte and before the client's response ends (read-your-writes). */
   beforeEnd: () => Promise<void>;
 }
 
+export interface ForwarderOptions {
+  /** Longest a TCP connect to a pod may take (`--upstream-connect-timeout`). */
+  connectTimeoutMs: number;
+  /** Longest from the call sent to the response headers; 0: the call's `timeoutMs`. */
+  firstByteTimeoutMs: number;
+}
+
+type Phase = 'connecting' | 'sending' | 'waiting' | 'responding';
+
 interface CallState {
   call: ForwardCall;
-  proxyReq: ClientRequest | undefined;
-  started: boolean;
-  /** The pod was silent for the upstream timeout and http-proxy aborted the request. */
-  timedOut: boolean;
+  upstream: ClientRequest | undefined;
+  response: IncomingMessage | undefined;
+  phase: Phase;
+  timer: NodeJS.Timeout | undefined;
   settled: boolean;
   resolve: (outcome: ForwardOutcome) => void;
 }
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-
-/** Headers never passed on: hop-by-hop ones, and framing the router recomputes. */
+/** Headers never passed on in either direction: hop-by-hop ones, and framing the router recomputes. */
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
+  'proxy-authorization',
+  'proxy-authenticate',
   'transfer-encoding',
   'upgrade',
   'te',
   'trailer',
+  'expect',
   'content-length',
+  'content-encoding',
+  'accept-encoding',
 ]);
 
+/** The stream error event, in OpenAI's error shape, that ends a stream the router cannot finish. */
+export function streamErrorEvent(code: string, message: string, type = 'upstream_error'): string {
+  const body = { error: { message, type, param: null, code } };
+  return `event: error\ndata: ${JSON.stringify(body)}\n\n`;
+}
+
+const BROKEN_MESSAGE = 'the model server failed while streaming the response; the output is incomplete';
+const SHUTDOWN_MESSAGE = 'the router is shutting down and could not finish this stream; retry the call';
+
+/** The upstream path is one of two constants: nothing in the request chooses where a call goes. */
+function upstreamPath(req: IncomingMessage): string {
+  const path = (req.url ?? '').split('?')[0] ?? '';
+  return /\/chat\/completions\/?$/i.test(path) ? ENDPOINT_PATHS.chat : ENDPOINT_PATHS.completions;
+}
+
 /**
- * Relays calls to pods through http-proxy: the body the router rewrote goes up, the pod's
- * response streams back chunk by chunk through a tap that reads usage on the way.
+ * Relays calls to pods over node:http: the body the router rewrote goes up, the pod's
+ * response comes back through a tap that reads usage on the way. Streams are relayed chunk by
+ * chunk with backpressure; a non-streamed answer is held until complete (the tap reads it
+ * anyway), so a pod failing halfway becomes a clean 502 instead of a truncated body.
+ * Three timeouts: connect, first byte (the call sent, no response yet) and silence between
+ * chunks. Each failure is classified by how far the call got, which decides whether a retry
+ * is safe (`unreachable`), possibly a repeat (`no-response`), or impossible (`broken`).
  */
 export class Forwarder {
-  private readonly proxy = httpProxy.createProxyServer({ selfHandleResponse: true, xfwd: true, ws: false });
-  private readonly calls = new WeakMap<IncomingMessage, CallState>();
+  private readonly options: ForwarderOptions;
+  private readonly active = new Set<CallState>();
 
-  constructor() {
-    this.proxy.on('proxyReq', (proxyReq, req) => {
-      const state = this.calls.get(req);
-      if (!state) return;
-      state.proxyReq = proxyReq;
-      // http-proxy aborts on proxyTimeout and reports a plain ECONNRESET: remember why.
-      proxyReq.once('timeout', () => (state.timedOut = true));
-    });
-    this.proxy.on('proxyRes', (proxyRes, req) => {
-      const state = this.calls.get(req);
-      if (state) this.relay(state, proxyRes);
-    });
-    this.proxy.on('econnreset', (_err, req) => {
-      const state = this.calls.get(req);
-      if (state) this.settle(state, { kind: 'client-closed' });
-    });
+  constructor(options: ForwarderOptions = { connectTimeoutMs: 5000, firstByteTimeoutMs: 0 }) {
+    this.options = options;
+  }
+
+  /** Calls being relayed now. */
+  get inflight(): number {
+    return this.active.size;
   }
 
   forward(call: ForwardCall): Promise<ForwardOutcome> {
     return new Promise((resolve) => {
       const state: CallState = {
         call,
-        proxyReq: undefined,
-        started: false,
-        timedOut: false,
+        upstream: undefined,
+        response: undefined,
+        phase: 'connecting',
+        timer: undefined,
         settled: false,
         resolve,
       };
-      this.calls.set(call.req, state);
-      const onClientClose = (): void => {
-        if (call.res.writableFinished) return;
-        state.proxyReq?.destroy();
+      if (call.res.destroyed) {
+        resolve({ kind: 'client-closed' });
+        return;
+      }
+      this.active.add(state);
+      call.res.once('close', () => {
+        if (state.settled || call.res.writableFinished) return;
+        state.upstream?.destroy();
         this.settle(state, { kind: 'client-closed' });
-      };
-      call.res.once('close', onClientClose);
-      call.req.headers = { ...(call.headers as IncomingMessage['headers']) };
-      this.proxy.web(
-        call.req,
-        call.res,
-        {
-          target: call.pod.url,
-          agent: call.pod.agent,
-          buffer: Readable.from([call.body]),
-          proxyTimeout: call.timeoutMs,
-          headers: { 'content-length': String(call.body.length) },
-        },
-        (err: NodeJS.ErrnoException) => this.onProxyError(state, err),
-      );
+      });
+      this.send(state);
     });
   }
 
-  private onProxyError(state: CallState, err: NodeJS.ErrnoException): void {
-    const code = err.code ?? 'EPROXY';
-    if (state.call.res.destroyed) return this.settle(state, { kind: 'client-closed' });
-    if (!state.started) {
-      if (state.timedOut) return this.settle(state, { kind: 'timeout' });
-      // Nothing reached the pod's client side yet: a refused or reset connection is retryable.
-      const retryable = UNREACHABLE.has(code) || code === 'ECONNRESET' || code === 'EPIPE';
-      return this.settle(
-        state,
-        retryable ? { kind: 'unreachable', code } : { kind: 'broken', status: 502, code },
-      );
+  private send(state: CallState): void {
+    const { call } = state;
+    const target = new URL(call.pod.url);
+    const headers: OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(call.headers)) {
+      if (value !== undefined && !HOP_BY_HOP.has(name.toLowerCase())) headers[name] = value;
     }
-    this.failMidStream(state, state.timedOut ? 'ETIMEDOUT' : code);
+    const client = call.req.socket.remoteAddress;
+    const forwardedFor = call.req.headers['x-forwarded-for'];
+    headers['x-forwarded-for'] = [forwardedFor, client].filter((v) => v !== undefined && v !== '').join(', ');
+    headers['x-forwarded-proto'] = 'http';
+    headers['content-length'] = String(call.body.length);
+    headers['accept-encoding'] = 'identity';
+    headers.host = target.host;
+    const options: http.RequestOptions = {
+      hostname: target.hostname.replace(/^\[|\]$/g, ''),
+      port: target.port === '' ? undefined : Number(target.port),
+      method: 'POST',
+      path: upstreamPath(call.req),
+      headers,
+    };
+    const upstream =
+      target.protocol === 'https:'
+        ? https.request(options)
+        : http.request({ ...options, agent: call.pod.agent });
+    state.upstream = upstream;
+    upstream.on('socket', (socket) => {
+      if (!socket.connecting) {
+        state.phase = 'sending';
+        return;
+      }
+      this.arm(state, this.options.connectTimeoutMs, () => this.onTimeout(state, 'connect'));
+      socket.once('connect', () => {
+        if (state.phase === 'connecting') state.phase = 'sending';
+        this.disarm(state);
+      });
+    });
+    upstream.on('finish', () => {
+      if (state.settled || state.phase === 'responding') return;
+      state.phase = 'waiting';
+      const firstByte =
+        this.options.firstByteTimeoutMs > 0 ? this.options.firstByteTimeoutMs : call.timeoutMs;
+      this.arm(state, firstByte, () => this.onTimeout(state, 'first-byte'));
+    });
+    upstream.on('response', (response) => this.relay(state, response));
+    upstream.on('error', (error: NodeJS.ErrnoException) => this.onUpstreamError(state, error));
+    upstream.end(call.body);
   }
 
-  private relay(state: CallState, proxyRes: IncomingMessage): void {
-    const { call } = state;
-    state.started = true;
-    const status = proxyRes.statusCode ?? 502;
-    call.res.statusCode = status;
-    for (const [name, value] of Object.entries(proxyRes.headers)) {
-      if (value !== undefined && !HOP_BY_HOP.has(name)) call.res.setHeader(name, value);
+  private arm(state: CallState, ms: number, fire: () => void): void {
+    this.disarm(state);
+    state.timer = setTimeout(fire, ms);
+  }
+
+  private disarm(state: CallState): void {
+    if (state.timer !== undefined) clearTimeout(state.timer);
+    state.timer = undefined;
+  }
+
+  private onTimeout(state: CallState, which: 'connect' | 'first-byte' | 'idle'): void {
+    if (state.settled) return;
+    if (which === 'idle') return this.failMidStream(state, 'ETIMEDOUT');
+    state.upstream?.destroy();
+    this.settle(
+      state,
+      which === 'connect' ? { kind: 'unreachable', code: 'ECONNTIMEOUT' } : { kind: 'timeout' },
+    );
+  }
+
+  private onUpstreamError(state: CallState, error: NodeJS.ErrnoException): void {
+    if (state.settled) return;
+    const code = error.code ?? 'EPROXY';
+    if (state.call.res.destroyed) return this.settle(state, { kind: 'client-closed' });
+    switch (state.phase) {
+      case 'connecting':
+      case 'sending':
+        // The call was not (wholly) delivered: the pod cannot have run it.
+        return this.settle(state, { kind: 'unreachable', code });
+      case 'waiting':
+        return this.settle(state, { kind: 'no-response', code });
+      case 'responding':
+        return this.failMidStream(state, code);
     }
-    if (call.streaming) call.res.setHeader('x-accel-buffering', 'no');
-    call.res.flushHeaders();
+  }
+
+  private relay(state: CallState, response: IncomingMessage): void {
+    const { call } = state;
+    if (state.settled) {
+      response.destroy();
+      return;
+    }
+    state.phase = 'responding';
+    state.response = response;
+    const status = response.statusCode ?? 502;
+    const armIdle = (): void => this.arm(state, call.timeoutMs, () => this.onTimeout(state, 'idle'));
+    armIdle();
+    const chunks: Buffer[] = [];
     let first = true;
-    proxyRes.on('data', (chunk: Buffer) => {
+    response.on('data', (chunk: Buffer) => {
+      if (state.settled) return;
+      armIdle();
       if (first) {
         first = false;
         call.onFirstByte();
       }
       const out = call.tap.push(chunk);
-      if (out.length > 0) call.res.write(out);
-    });
-    proxyRes.on('end', () => {
-      const rest = call.tap.flush();
-      if (rest !== '') call.res.write(rest);
-      if (call.streaming && status < 400 && !call.tap.doneSeen) {
-        // The pod closed the stream cleanly but never said [DONE]: that is a truncated answer.
-        this.failMidStream(state, 'EINCOMPLETE');
+      if (!call.streaming) {
+        chunks.push(chunk);
         return;
       }
+      if (!call.res.headersSent) this.writeHead(call, response, status);
+      if (out.length > 0 && !call.res.write(out)) {
+        // The client reads slower than the pod writes: hold the pod, not the bytes.
+        this.disarm(state);
+        response.pause();
+        call.res.once('drain', () => {
+          if (state.settled) return;
+          armIdle();
+          response.resume();
+        });
+      }
+    });
+    response.on('end', () => {
+      if (state.settled) return;
+      this.disarm(state);
+      if (!call.streaming) {
+        const body = Buffer.concat(chunks);
+        this.writeHead(call, response, status, body.length);
+        call.res.write(body);
+      } else {
+        if (!call.res.headersSent) this.writeHead(call, response, status);
+        const rest = call.tap.flush();
+        if (rest !== '') call.res.write(rest);
+        if (status < 400 && !call.tap.doneSeen) {
+          // The pod closed the stream cleanly but never said [DONE]: that is a truncated answer.
+          this.failMidStream(state, 'EINCOMPLETE');
+          return;
+        }
+      }
       const finish = (): void => {
+        if (state.settled) return;
         call.res.end();
         this.settle(state, { kind: 'done', status });
       };
       call.beforeEnd().then(finish, finish);
     });
-    proxyRes.on('close', () => {
-      if (!proxyRes.complete) this.failMidStream(state, state.timedOut ? 'ETIMEDOUT' : 'ECONNRESET');
+    response.on('close', () => {
+      if (!response.complete) this.failMidStream(state, 'ECONNRESET');
     });
-    proxyRes.on('error', () => this.failMidStream(state, 'ECONNRESET'));
+    response.on('error', () => this.failMidStream(state, 'ECONNRESET'));
   }
 
-  /** After bytes flowed the status cannot change: streams get an error event, bodies are cut. */
-  private failMidStream(state: CallState, code: string): void {
+  private writeHead(call: ForwardCall, response: IncomingMessage, status: number, length?: number): void {
+    const { res } = call;
+    res.statusCode = status;
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (value !== undefined && !HOP_BY_HOP.has(name)) res.setHeader(name, value);
+    }
+    if (length !== undefined) res.setHeader('content-length', String(length));
+    if (call.streaming) {
+      res.setHeader('x-accel-buffering', 'no');
+      res.flushHeaders();
+    }
+  }
+
+  /**
+   * After the pod failed mid-response the status may be sent already: a stream ends with an
+   * error event (never a normal end); a held non-streamed answer becomes a 502.
+   */
+  private failMidStream(state: CallState, code: string, shutdown = false): void {
     if (state.settled) return;
     const { res, streaming } = state.call;
-    state.proxyReq?.destroy();
+    this.disarm(state);
+    state.upstream?.destroy();
+    state.response?.destroy();
     if (res.destroyed) return this.settle(state, { kind: 'client-closed' });
-    if (streaming && !res.writableEnded) {
-      const error = {
-        error: {
-          message: 'the model server failed while streaming the response; the output is incomplete',
-          type: 'upstream_error',
-          param: null,
-          code: 'upstream_stream_broken',
-        },
-      };
-      res.end(`event: error\ndata: ${JSON.stringify(error)}\n\n`);
+    if (!res.headersSent) {
+      const error = shutdown
+        ? { message: SHUTDOWN_MESSAGE, type: 'service_unavailable', code: 'router_shutting_down' }
+        : {
+            message: 'the model server failed while sending the response; nothing usable was received',
+            type: 'upstream_error',
+            code: 'upstream_broken',
+          };
+      const body = JSON.stringify({ error: { ...error, param: null } });
+      res.statusCode = shutdown ? 503 : 502;
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.setHeader('content-length', String(Buffer.byteLength(body)));
+      res.end(body);
+    } else if (streaming && !res.writableEnded) {
+      res.end(
+        shutdown
+          ? streamErrorEvent('router_shutting_down', SHUTDOWN_MESSAGE, 'service_unavailable')
+          : streamErrorEvent('upstream_stream_broken', BROKEN_MESSAGE),
+      );
     } else {
       res.destroy();
     }
@@ -193,11 +344,17 @@ export class Forwarder {
   private settle(state: CallState, outcome: ForwardOutcome): void {
     if (state.settled) return;
     state.settled = true;
-    this.calls.delete(state.call.req);
+    this.disarm(state);
+    this.active.delete(state);
     state.resolve(outcome);
   }
 
+  /** Shutdown past the drain deadline: every call still relayed ends now, streams with an error event. */
+  abortAll(): void {
+    for (const state of [...this.active]) this.failMidStream(state, 'ESHUTDOWN', true);
+  }
+
   close(): void {
-    this.proxy.close();
+    this.abortAll();
   }
 }

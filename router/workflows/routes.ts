@@ -5,23 +5,28 @@ import { idSchema, type WorkflowKey } from '../../core/ids.ts';
 import { hitRate } from '../../core/store/workflow-record.ts';
 import { normalizeSpecKeys, workflowSpecSchema } from '../../core/workflow-spec.ts';
 import { statusView } from '../../core/workflow-status.ts';
-import { callerOf } from '../http/auth.ts';
+import { isAdmin, tenantOf } from '../http/tenancy.ts';
 import { parseOrThrow } from '../http/validation.ts';
 import type { RouterCore } from '../router-core.ts';
 
 const pathSchema = z.object({ id: idSchema });
 
-/** Workflow monitoring and declaration (DESIGN section 8, and PUT for use without Kubernetes). */
+/**
+ * Workflow monitoring and declaration (DESIGN section 8, and PUT for use without Kubernetes).
+ * Everything is scoped by the caller's tenant (router/http/tenancy.ts): another tenant's
+ * workflow is a 404. Admin keys may name a tenant with `?tenant=`, and see fleet-wide
+ * statistics with every pod; a user key sees its own tenant's statistics and no pod addresses.
+ */
 export function workflowsRouter(core: RouterCore): Router {
   const router = Router();
   const keyOf = (req: Request): WorkflowKey => ({
-    tenant: callerOf(req).tenant,
+    tenant: tenantOf(req),
     id: parseOrThrow(pathSchema, req.params, 'path').id,
   });
 
   router.get('/v1/workflows', async (req, res) => {
     await core.workflows.stats.flush();
-    const records = await core.store.workflows.list(callerOf(req).tenant);
+    const records = await core.store.workflows.list(tenantOf(req));
     const now = Date.now();
     records.sort((a, b) => b.lastActiveAt - a.lastActiveAt);
     res.json({
@@ -32,13 +37,16 @@ export function workflowsRouter(core: RouterCore): Router {
 
   router.get('/v1/workflows/stats', async (req, res) => {
     await core.workflows.stats.flush();
-    const totals = await core.store.workflows.totals(callerOf(req).tenant);
-    const pinCounts = await core.store.pins.countsByPod();
-    res.json({
+    const admin = isAdmin(req);
+    const named = (req.query as Record<string, unknown>).tenant !== undefined;
+    // Fleet-wide figures (every tenant, evictions, pods and their addresses) are for admins.
+    const tenant = admin && !named ? undefined : tenantOf(req);
+    const totals = await core.store.workflows.totals(tenant);
+    const common = {
       object: 'workflow.stats',
+      scope: tenant === undefined ? 'fleet' : 'tenant',
+      ...(tenant !== undefined ? { tenant } : {}),
       routing_logic: core.config.routingLogic,
-      store: core.store.kind,
-      workflows: { live: totals.live, evicted: totals.evicted, expired: totals.expired },
       calls: totals.calls,
       prompt_tokens: totals.promptTokens,
       cached_tokens: totals.cachedTokens,
@@ -47,6 +55,16 @@ export function workflowsRouter(core: RouterCore): Router {
       migrations: totals.migrations,
       spills: totals.spills,
       messages: totals.messages,
+    };
+    if (!admin) {
+      res.json({ ...common, workflows: { live: totals.live } });
+      return;
+    }
+    const pinCounts = await core.store.pins.countsByPod();
+    res.json({
+      ...common,
+      store: core.store.kind,
+      workflows: { live: totals.live, evicted: totals.evicted, expired: totals.expired },
       pods: core.pool.all().map((p) => ({
         id: p.id,
         url: p.url,
@@ -85,6 +103,7 @@ export function workflowsRouter(core: RouterCore): Router {
     await core.workflows.stats.flush();
     if (!(await core.workflows.delete(key)))
       throw notFound(`workflow "${key.id}" not found`, 'workflow_not_found');
+    await core.limiter.forgetWorkflow(key);
     res.json({ object: 'workflow.deleted', id: key.id, deleted: true });
   });
 

@@ -9,6 +9,11 @@ import type { Logger } from '../logger.ts';
 import type { RouterMetrics } from '../metrics.ts';
 import { StatsBatcher } from './stats-batcher.ts';
 
+/** Checks a workflow just created against its tenant's limit (rate-limit.ts); throws 429 after removing it. */
+export interface CreationGuard {
+  checkNewWorkflow(key: WorkflowKey): Promise<void>;
+}
+
 /** Workflow lifecycle on this replica: creation, declarations, eviction and expiry, statistics. */
 export class WorkflowService {
   readonly stats: StatsBatcher;
@@ -17,8 +22,16 @@ export class WorkflowService {
   private readonly logger: Logger;
   private readonly metrics: RouterMetrics;
   private sweeper: NodeJS.Timeout | undefined;
+  private readonly guard: CreationGuard | undefined;
 
-  constructor(store: StateStore, config: RouterConfig, logger: Logger, metrics: RouterMetrics) {
+  constructor(
+    store: StateStore,
+    config: RouterConfig,
+    logger: Logger,
+    metrics: RouterMetrics,
+    guard?: CreationGuard,
+  ) {
+    this.guard = guard;
     this.store = store;
     this.config = config;
     this.logger = logger;
@@ -49,6 +62,7 @@ export class WorkflowService {
       this.config.maxWorkflows,
     );
     this.noteEvictions(result);
+    if (result.created) await this.guard?.checkNewWorkflow(key);
     return result.record;
   }
 
@@ -61,6 +75,7 @@ export class WorkflowService {
       this.config.maxWorkflows,
     );
     this.noteEvictions(result);
+    if (result.created) await this.guard?.checkNewWorkflow(key);
     return result;
   }
 

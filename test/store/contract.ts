@@ -801,6 +801,115 @@ export function runStoreContract<S extends StateStore>(
       });
     });
 
+    describe('delivery and tenant counts', () => {
+      it('acknowledge counts a message delivered once, however often it is read', async (store) => {
+        const key = wf('w');
+        const now = Date.now();
+        await store.workflows.ensure(key, INIT, now, MAX);
+        const ids: string[] = [];
+        for (let i = 0; i < 4; i++) {
+          const sent = await store.messages.send(
+            key,
+            'r',
+            { from: 's', payload: i, ttlSeconds: 60 },
+            now,
+            100,
+          );
+          if (sent.ok) ids.push(sent.id);
+        }
+        assert.equal(await store.messages.acknowledge(key, 'r', ids.slice(0, 2)), 2);
+        assert.equal(await store.messages.acknowledge(key, 'r', ids.slice(0, 2)), 0, 're-read');
+        assert.equal(await store.messages.acknowledge(key, 'r', ids), 2, 'only the two new ones');
+        assert.equal(await store.messages.acknowledge(key, 'other', ids.slice(0, 1)), 1, 'per inbox');
+        assert.equal((await store.workflows.get(key))?.messages.delivered, 5);
+        assert.equal(await store.messages.acknowledge(wf('nope'), 'r', ids), 0);
+      });
+
+      it('countLive counts one tenant, following creation and removal', async (store) => {
+        await store.workflows.ensure(wf('a', 'x'), INIT, T0, MAX);
+        await store.workflows.ensure(wf('b', 'x'), INIT, T0, MAX);
+        await store.workflows.ensure(wf('a', 'y'), INIT, T0, MAX);
+        await store.workflows.ensure(wf('a', 'x'), INIT, T0 + 1, MAX);
+        assert.equal(await store.workflows.countLive('x'), 2);
+        assert.equal(await store.workflows.countLive('y'), 1);
+        assert.equal(await store.workflows.countLive('z'), 0);
+        await store.workflows.delete(wf('a', 'x'));
+        assert.equal(await store.workflows.countLive('x'), 1);
+        await store.workflows.expire(T0 + 3_600_000);
+        assert.equal(await store.workflows.countLive('x'), 0);
+        assert.equal(await store.workflows.countLive('y'), 0);
+      });
+    });
+
+    describe('tenant quotas', () => {
+      const limits = { callsPerSecond: 0, maxConcurrent: 2, leaseMs: 1000 };
+
+      it('concurrency: leases up to the limit, freed by release or expiry', async (store) => {
+        const q = store.quotas;
+        assert.deepEqual(await q.acquireCall('x', 'l1', T0, limits), { ok: true });
+        assert.deepEqual(await q.acquireCall('x', 'l2', T0, limits), { ok: true });
+        const refused = await q.acquireCall('x', 'l3', T0, limits);
+        assert.equal(refused.ok, false);
+        if (!refused.ok) assert.equal(refused.reason, 'concurrency');
+        assert.deepEqual(await q.acquireCall('y', 'l1', T0, limits), { ok: true }, 'per tenant');
+        await q.releaseCall('x', 'l1');
+        assert.deepEqual(await q.acquireCall('x', 'l3', T0, limits), { ok: true });
+        // Renewed leases outlive their first expiry; the others lapse.
+        await q.renewCalls('x', ['l2'], T0 + 900, 1000);
+        assert.deepEqual(await q.acquireCall('x', 'l4', T0 + 1500, limits), { ok: true }, 'l3 lapsed');
+        assert.equal((await q.acquireCall('x', 'l5', T0 + 1500, limits)).ok, false, 'l2 renewed, l4 held');
+      });
+
+      it('calls per second: a burst of one second, then the rate, with Retry-After', async (store) => {
+        const q = store.quotas;
+        const rate = { callsPerSecond: 5, maxConcurrent: 0, leaseMs: 1000 };
+        for (let i = 0; i < 5; i++)
+          assert.deepEqual(await q.acquireCall('r', `c${i}`, T0, rate), { ok: true });
+        const refused = await q.acquireCall('r', 'c5', T0, rate);
+        assert.equal(refused.ok, false);
+        if (!refused.ok) {
+          assert.equal(refused.reason, 'rate');
+          assert.ok(refused.retryAfterMs > 0 && refused.retryAfterMs <= 200, String(refused.retryAfterMs));
+        }
+        assert.deepEqual(
+          await q.acquireCall('r', 'c6', T0 + 200, rate),
+          { ok: true },
+          'one more after 1/rate',
+        );
+        assert.equal((await q.acquireCall('r', 'c7', T0 + 200, rate)).ok, false);
+        assert.deepEqual(await q.acquireCall('r', 'c8', T0 + 1400, rate), { ok: true });
+      });
+
+      it('a refused call consumes neither limit', async (store) => {
+        const q = store.quotas;
+        const both = { callsPerSecond: 1, maxConcurrent: 1, leaseMs: 10_000 };
+        assert.deepEqual(await q.acquireCall('b', 'a', T0, both), { ok: true });
+        assert.equal((await q.acquireCall('b', 'b', T0 + 5000, both)).ok, false, 'concurrency');
+        await q.releaseCall('b', 'a');
+        assert.deepEqual(await q.acquireCall('b', 'c', T0 + 5000, both), { ok: true }, 'rate not consumed');
+      });
+
+      it('queued messages: reservations up to the limit, freed by release, expiry or forgetWorkflow', async (store) => {
+        const q = store.quotas;
+        assert.deepEqual(await q.reserveMessage('m', 'w1/a/1', T0 + 1000, T0, 3), { ok: true });
+        assert.deepEqual(await q.reserveMessage('m', 'w1/b/2', T0 + 5000, T0, 3), { ok: true });
+        assert.deepEqual(await q.reserveMessage('m', 'w2/a/3', T0 + 5000, T0, 3), { ok: true });
+        assert.deepEqual(await q.reserveMessage('m', 'w2/a/4', T0 + 5000, T0, 3), { ok: false, queued: 3 });
+        assert.deepEqual(
+          await q.reserveMessage('m', 'w2/a/4', T0 + 5000, T0 + 1000, 3),
+          { ok: true },
+          'expired',
+        );
+        await q.releaseMessage('m', 'w2/a/4');
+        await q.forgetWorkflow('m', 'w1');
+        assert.deepEqual(await q.reserveMessage('m', 'w3/a/5', T0 + 5000, T0 + 1000, 2), { ok: true });
+        assert.deepEqual(await q.reserveMessage('m', 'w3/a/6', T0 + 5000, T0 + 1000, 2), {
+          ok: false,
+          queued: 2,
+        });
+      });
+    });
+
     describe('lifecycle', () => {
       it('health is ok while the backing store answers', (store) => {
         assert.equal(store.health(), 'ok');

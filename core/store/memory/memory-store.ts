@@ -2,6 +2,7 @@ import type { StateStore, StoreHealth } from '../state-store.ts';
 import { MemoryContexts } from './contexts.ts';
 import { MemoryMessages } from './messages.ts';
 import { MemoryPins } from './pins.ts';
+import { MemoryQuotas } from './quotas.ts';
 import { MemoryState } from './state.ts';
 import { MemoryWorkflows } from './workflows.ts';
 
@@ -16,6 +17,7 @@ export class MemoryStore implements StateStore {
   readonly workflows = new MemoryWorkflows(this.state);
   readonly contexts = new MemoryContexts(this.state);
   readonly messages = new MemoryMessages(this.state);
+  readonly quotas = new MemoryQuotas();
 
   health(): StoreHealth {
     return 'ok';

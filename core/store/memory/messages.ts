@@ -88,6 +88,22 @@ export class MemoryMessages implements MessageStore {
   inboxes(key: WorkflowKey): Promise<string[]> {
     return Promise.resolve([...(this.state.find(key)?.inboxes.keys() ?? [])]);
   }
+
+  acknowledge(key: WorkflowKey, agent: string, ids: readonly string[]): Promise<number> {
+    const workflow = this.state.find(key);
+    if (!workflow) return Promise.resolve(0);
+    const mark = workflow.delivered.get(agent);
+    let top = mark;
+    let count = 0;
+    for (const id of ids) {
+      if (mark !== undefined && compareMessageIds(id, mark) <= 0) continue;
+      count += 1;
+      if (top === undefined || compareMessageIds(id, top) > 0) top = id;
+    }
+    if (top !== undefined) workflow.delivered.set(agent, top);
+    workflow.record.messages.delivered += count;
+    return Promise.resolve(count);
+  }
 }
 
 /** The inbox with expired messages trimmed, as the Redis store trims a stream by MINID. */

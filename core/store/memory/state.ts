@@ -6,6 +6,8 @@ export interface WorkflowState {
   record: WorkflowRecord;
   context: ContextEntry[];
   inboxes: Map<string, AgentMessage[]>;
+  /** Per inbox, the greatest message id ever read (acknowledge counts each message once). */
+  delivered: Map<string, string>;
 }
 
 /** The maps behind the in-memory store, shared by its pin, workflow, context and message parts. */

@@ -38,7 +38,12 @@ export class MemoryWorkflows implements WorkflowStore {
     }
     const evicted = this.evictFor(maxWorkflows);
     const record = newRecord(key, init, now);
-    this.state.workflows.set(keyString(key), { record, context: [], inboxes: new Map() });
+    this.state.workflows.set(keyString(key), {
+      record,
+      context: [],
+      inboxes: new Map(),
+      delivered: new Map(),
+    });
     return { record: snapshot(record), created: true, evicted };
   }
 
@@ -93,6 +98,12 @@ export class MemoryWorkflows implements WorkflowStore {
       this.state.expired += 1;
     }
     return Promise.resolve(expired);
+  }
+
+  countLive(tenant: string): Promise<number> {
+    let live = 0;
+    for (const { record } of this.state.workflows.values()) if (record.key.tenant === tenant) live += 1;
+    return Promise.resolve(live);
   }
 
   totals(tenant?: string): Promise<WorkflowTotals> {

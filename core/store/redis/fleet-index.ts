@@ -44,7 +44,7 @@ export class FleetIndex {
 
   private get keys(): string[] {
     const k = this.ctx.keys;
-    return [k.activity, k.expiry, k.pins, k.pinSeqs, k.pinCounts];
+    return [k.activity, k.expiry, k.pins, k.pinSeqs, k.pinCounts, k.tenantLive];
   }
 
   /** Adds or refreshes a workflow's entries ('exact': expiry read by the sweep, else a lower bound). */
@@ -69,6 +69,11 @@ export class FleetIndex {
   /** Drops a workflow; `counter` names the stat to count it under when this replica removed it. */
   async remove(member: string, counter: 'evicted' | 'expired' | '' = ''): Promise<void> {
     await this.ctx.script('indexRemove', [...this.keys, this.ctx.keys.stats], [member, counter]);
+  }
+
+  /** Live workflows of one tenant, as the activity index counts them (kept in the same scripts). */
+  async tenantLive(tenant: string): Promise<number> {
+    return Number((await this.ctx.client.hget(this.ctx.keys.tenantLive, tenant)) ?? 0);
   }
 
   /** The least recently active workflow not in `skip`, while more than `max` are live. */

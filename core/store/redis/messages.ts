@@ -247,4 +247,14 @@ export class RedisMessages implements MessageStore {
   inboxes(key: WorkflowKey): Promise<string[]> {
     return this.ctx.run(() => this.ctx.client.smembers(this.ctx.keys.inboxes(key)));
   }
+
+  acknowledge(key: WorkflowKey, agent: string, ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return Promise.resolve(0);
+    return this.ctx.run(async () =>
+      asNumber(
+        await this.ctx.script('markDelivered', [this.ctx.keys.record(key)], [agent, ...ids]),
+        'delivered',
+      ),
+    );
+  }
 }

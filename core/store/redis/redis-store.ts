@@ -17,6 +17,7 @@ import { InvalidationSubscriber } from './invalidations.ts';
 import { RedisMessages } from './messages.ts';
 import { NearCache } from './near-cache.ts';
 import { RedisPins } from './pins.ts';
+import { RedisQuotas } from './quotas.ts';
 import { RedisContext } from './redis-context.ts';
 import { defineScripts } from './scripts.ts';
 import { RedisWorkflows } from './workflows.ts';
@@ -42,6 +43,7 @@ export class RedisStore implements StateStore {
   readonly workflows: RedisWorkflows;
   readonly contexts: RedisContexts;
   readonly messages: RedisMessages;
+  readonly quotas: RedisQuotas;
   private readonly client: RedisClient;
   private readonly ctx: RedisContext;
   private readonly pool: BlockingPool;
@@ -64,6 +66,7 @@ export class RedisStore implements StateStore {
     const main = this.client;
     this.pool = new BlockingPool(() => createBlockingClient(main), options.maxIdleWaitConnections ?? 4);
     this.messages = new RedisMessages(this.ctx, this.pool);
+    this.quotas = new RedisQuotas(this.ctx);
     this.current = this.client.status === 'ready' ? 'ok' : 'degraded';
     for (const event of STATUS_EVENTS) this.client.on(event, () => this.updateHealth());
     let masters = [...(options.clusterNodes ?? [])];

@@ -17,9 +17,12 @@ const SCRIPTS = {
   sendMessage: { file: 'send-message.lua', keys: 4 },
   readMessages: { file: 'read-messages.lua', keys: 3 },
   inboxDepth: { file: 'inbox-depth.lua', keys: 3 },
-  indexUpsert: { file: 'index-upsert.lua', keys: 5 },
-  indexRemove: { file: 'index-remove.lua', keys: 6 },
+  indexUpsert: { file: 'index-upsert.lua', keys: 6 },
+  indexRemove: { file: 'index-remove.lua', keys: 7 },
   evictionCandidate: { file: 'eviction-candidate.lua', keys: 1 },
+  tenantAcquireCall: { file: 'tenant-acquire-call.lua', keys: 2 },
+  tenantReserveMessage: { file: 'tenant-reserve-message.lua', keys: 1 },
+  markDelivered: { file: 'mark-delivered.lua', keys: 1 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -295,6 +295,10 @@ export class RedisWorkflows implements WorkflowStore {
     });
   }
 
+  countLive(tenant: string): Promise<number> {
+    return this.ctx.run(() => this.index.tenantLive(tenant));
+  }
+
   totals(tenant?: string): Promise<WorkflowTotals> {
     return this.ctx.run(async () => {
       const keys = await this.liveKeys(tenant);

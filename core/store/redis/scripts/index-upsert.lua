@@ -2,11 +2,15 @@
 -- workflow's own slot. Idempotent and order-tolerant (see fleet-index.ts):
 -- activity only grows (GT); expiry keeps a lower bound (LT) unless the TTL sweep, which read
 -- the exact value, sets it; the pin changes only for a newer pin version.
--- KEYS[1] activity, KEYS[2] expiry, KEYS[3] pins, KEYS[4] pin-seqs, KEYS[5] pin-counts
+-- A member new to the activity index counts as a live workflow of its tenant.
+-- KEYS[1] activity, KEYS[2] expiry, KEYS[3] pins, KEYS[4] pin-seqs, KEYS[5] pin-counts,
+-- KEYS[6] tenant-live
 -- ARGV[1] member, ARGV[2] lastActiveAt, ARGV[3] expiresAt, ARGV[4] 'lower' | 'exact',
 -- ARGV[5] pin version ('' = unknown), ARGV[6] pod ('' = not pinned)
 local member = ARGV[1]
-redis.call('ZADD', KEYS[1], 'GT', ARGV[2], member)
+if redis.call('ZADD', KEYS[1], 'GT', ARGV[2], member) == 1 then
+  redis.call('HINCRBY', KEYS[6], string.match(member, '^([^/]*)/'), 1)
+end
 if ARGV[4] == 'exact' then
   redis.call('ZADD', KEYS[2], ARGV[3], member)
 else
