@@ -24,6 +24,8 @@ import { startKubeApi, type KubeApi, type KubeObject, type RequestRecord } from 
 
 const WF_API = 'workflow-router.vllm.ai/v1alpha1';
 const HOSTS = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
+/** Idle seconds of workflows that set no ttlSeconds (the example sets one: it lives an hour). */
+const SHORT_TTL = 3;
 const POD_OF_HOST = new Map(HOSTS.map((h) => [h, `vllm-${h.split('.')[3] ?? ''}`]));
 /** A shared document every agent reads first: the prefix the pinned pod's KV cache keeps. */
 const REPORT = Array.from(
@@ -161,10 +163,13 @@ describe(
         '3',
         '--retry-period',
         '0.5',
+        // Workflows without spec.ttlSeconds idle out after 3 s here (the expiry test), as on the routers.
+        '--workflow-ttl',
+        String(SHORT_TTL),
       ]);
       routers.push(
-        await startRouterProcess('router-1', redis.url),
-        await startRouterProcess('router-2', redis.url),
+        await startRouterProcess('router-1', redis.url, ['--workflow-ttl', String(SHORT_TTL)]),
+        await startRouterProcess('router-2', redis.url, ['--workflow-ttl', String(SHORT_TTL)]),
       );
 
       await eventually('three pods in the routing table', async () => (await routedPods()).length === 3);
@@ -398,6 +403,55 @@ describe(
       assert.ok(
         podLists() > listsBefore,
         'the old resourceVersion is gone (410): the pods were listed again',
+      );
+    });
+
+    test('an idle Workflow expires: phase Expired, an Event, its Redis state gone, the resource kept', async () => {
+      const [r1] = routers;
+      assert.ok(r1);
+      await k.ok(
+        ['apply', '-f', '-'],
+        'apiVersion: workflow-router.vllm.ai/v1alpha1\nkind: Workflow\nmetadata:\n  name: short-lived\nspec:\n  agents: [{name: solo}]\n',
+      );
+      await eventually('short-lived declared', () =>
+        statusOf('short-lived').conditions?.some((c) => c.reason === 'Declared'),
+      );
+      await call(r1, 'short-lived', 'solo', 'A quick question.');
+      await eventually('short-lived active', () => statusOf('short-lived').calls === 1);
+      const expired = await eventually(
+        'kubectl get to show Expired',
+        async () => {
+          const out = await k.ok([
+            'get',
+            'workflow',
+            'short-lived',
+            '-o',
+            'jsonpath={.status.phase} {.status.calls}',
+          ]);
+          return out.startsWith('Expired') && out;
+        },
+        30_000,
+      );
+      assert.equal(expired, 'Expired 1', 'the last known calls stay');
+      assert.match(await k.ok(['get', 'workflows']), /short-lived\s+Expired\s+/);
+      await eventually(
+        'its Redis state removed',
+        async () => (await admin.keys('wr:{wf:default/short-lived}:*')).length === 0,
+      );
+      const described = await eventually('the Expired event', async () => {
+        const text = await k.ok(['describe', 'workflow', 'short-lived']);
+        return /Normal\s+Expired\s+/.test(text) && text;
+      });
+      assert.match(described, /Reason:\s+Expired/);
+      assert.ok(workflow('short-lived'), 'the resource is kept');
+
+      // Editing the spec declares it again.
+      await k.ok(['patch', 'workflow', 'short-lived', '--type', 'merge', '-p', '{"spec":{"priority":60}}']);
+      await eventually('short-lived declared again', () => statusOf('short-lived').phase === 'Pending');
+      assert.equal(
+        ((await (await fetch(`${r1.url}/v1/workflows/short-lived/status`)).json()) as { priority: number })
+          .priority,
+        60,
       );
     });
 
