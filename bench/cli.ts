@@ -33,6 +33,8 @@ bench/results/<name>.json, .md and .svg.
   --max-num-seqs <n>          requests a pod runs at once [${DEFAULT_CLUSTER.maxNumSeqs}]
   --health-check-interval <s> router's pod scrape period [${DEFAULT_CLUSTER.healthCheckIntervalS}]
   --batching-preference <p>   router --batching-preference (workflow_aware spill bound)
+  --stream-every <n>          one call in n is streamed and measures TTFT; 1 = all [${DEFAULT_CLUSTER.streamEvery}]
+  --ramp <s>                  closed loop: lanes start over this many simulated seconds [${DEFAULT_CLUSTER.rampSeconds}]
   --overhead / --no-overhead  run the router-overhead microbenchmark (default: on for --quick and
                               for a full run, off when --workload is given)
   --overhead-only             only the microbenchmark
@@ -106,6 +108,8 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
       'max-num-seqs': { type: 'string' },
       'health-check-interval': { type: 'string' },
       'batching-preference': { type: 'string' },
+      'stream-every': { type: 'string' },
+      ramp: { type: 'string' },
       overhead: { type: 'boolean' },
       'no-overhead': { type: 'boolean' },
       'overhead-only': { type: 'boolean' },
@@ -179,6 +183,9 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
   cluster.healthCheckIntervalS =
     positive('health-check-interval', values['health-check-interval'], false) ?? cluster.healthCheckIntervalS;
   if (seed !== undefined) cluster.seed = seed;
+  cluster.streamEvery = positive('stream-every', values['stream-every']) ?? cluster.streamEvery;
+  if (cluster.streamEvery < 1) throw new UsageError('--stream-every: at least 1');
+  cluster.rampSeconds = positive('ramp', values.ramp, false) ?? cluster.rampSeconds;
   const bp = positive('batching-preference', values['batching-preference'], false);
   if (bp !== undefined) {
     if (bp > 1) throw new UsageError('--batching-preference: from 0 to 1');

@@ -21,8 +21,9 @@ export interface CallOutcome {
   endAt: number;
   text: string;
   usage: Usage | undefined;
-  /** x-workflow-router-pod (router only). */
+  /** x-workflow-router-pod and x-workflow-router-placement (router only). */
   pod: string | undefined;
+  placement: string | undefined;
   /** x-sim-time-ms (non-streamed answers of the simulator). */
   simTimeMs: number | undefined;
 }
@@ -69,6 +70,7 @@ export function postCompletion(o: PostOptions): Promise<CallOutcome> {
       text: '',
       usage: undefined,
       pod: undefined,
+      placement: undefined,
       simTimeMs: undefined,
     };
     let done = false;
@@ -98,6 +100,7 @@ export function postCompletion(o: PostOptions): Promise<CallOutcome> {
       (res) => {
         outcome.status = res.statusCode ?? 0;
         outcome.pod = header(res, 'x-workflow-router-pod');
+        outcome.placement = header(res, 'x-workflow-router-placement');
         const sim = header(res, 'x-sim-time-ms');
         if (sim !== undefined) outcome.simTimeMs = Number(sim);
         res.setEncoding('utf8');

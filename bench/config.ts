@@ -28,16 +28,22 @@ export interface ClusterOptions {
   healthCheckIntervalS: number;
   /** Router --batching-preference (workflow_aware's spill bound); undefined: the router's default. */
   batchingPreference: number | undefined;
+  /** One workload call in this many is streamed (and measures time to first token). */
+  streamEvery: number;
+  /** Closed loop: simulated seconds over which the workflow lanes start. */
+  rampSeconds: number;
 }
 
 export const DEFAULT_CLUSTER: ClusterOptions = {
   pods: 4,
-  timeScale: 0.25,
+  timeScale: 1,
   kvBlocks: 4096,
   maxNumSeqs: 256,
   seed: 42,
-  healthCheckIntervalS: 0.25,
+  healthCheckIntervalS: 1,
   batchingPreference: undefined,
+  streamEvery: 4,
+  rampSeconds: 1,
 };
 
 export interface WorkloadRun {
@@ -56,26 +62,26 @@ const BASE: WorkloadParams = {
   rounds: 3,
   docTokens: 1500,
   taskTokens: 40,
-  outputTokens: 32,
+  outputTokens: 16,
   hot: 0,
   hotAgents: 0,
 };
 
-/** The configuration `make bench` runs (about a minute of load per workload on 2 cores). */
+/** The configuration `make bench` runs: a few seconds of load per workload and logic. */
 export const QUICK: Record<WorkloadName, WorkloadRun> = {
-  pipeline: { params: { ...BASE, workflows: 48, agents: 4 }, mode: 'closed', concurrency: 24, rate: 8 },
-  fanout: { params: { ...BASE, workflows: 32, agents: 4 }, mode: 'closed', concurrency: 12, rate: 6 },
+  pipeline: { params: { ...BASE, workflows: 96, agents: 8 }, mode: 'closed', concurrency: 96, rate: 12 },
+  fanout: { params: { ...BASE, workflows: 48, agents: 4 }, mode: 'closed', concurrency: 32, rate: 8 },
   multiround: {
-    params: { ...BASE, workflows: 24, agents: 2, rounds: 3 },
+    params: { ...BASE, workflows: 40, agents: 3, rounds: 3 },
     mode: 'closed',
-    concurrency: 16,
-    rate: 4,
+    concurrency: 40,
+    rate: 8,
   },
-  control: { params: { ...BASE, workflows: 48, agents: 4 }, mode: 'closed', concurrency: 24, rate: 8 },
+  control: { params: { ...BASE, workflows: 64, agents: 4 }, mode: 'closed', concurrency: 48, rate: 10 },
   skew: {
-    params: { ...BASE, workflows: 60, rounds: 4, hot: 2, hotAgents: 12 },
+    params: { ...BASE, workflows: 82, rounds: 4, hot: 2, hotAgents: 24 },
     mode: 'closed',
-    concurrency: 16,
+    concurrency: 24,
     rate: 10,
   },
 };

@@ -7,14 +7,7 @@
 
 import type { PodsRunReport } from './procs/protocol.ts';
 import type { CallRecord, RunResult } from './runner.ts';
-import {
-  maxOverMean,
-  mean,
-  oracleHitRate,
-  summarize,
-  tokenHitRate,
-  type Summary,
-} from './stats.ts';
+import { maxOverMean, mean, oracleHitRate, summarize, tokenHitRate, type Summary } from './stats.ts';
 
 export interface LogicFigures {
   logic: string;
@@ -23,6 +16,7 @@ export interface LogicFigures {
   firstError?: string;
   /** Simulated ms. */
   latency: Summary;
+  /** Streamed calls only (one in streamEvery). */
   ttft: Summary;
   /** Skew: hot workflows' calls and background calls apart (simulated ms). */
   hotLatency?: Summary;
@@ -46,15 +40,25 @@ export interface LogicFigures {
   loadMaxOverMean: number;
   meanLoadPerPod: number[];
   callsPerPod: number[];
+  /** Calls by the router's placement header (workflow_aware: new, pinned, spill, migration). */
+  placements: Record<string, number>;
   /** Client latency minus the pod's own time, REAL ms. */
   routerOverhead: Summary;
-  /** Router process CPU ms per call (REAL), when measurable. */
+  /** CPU ms per call (REAL) of the router, the pods' and the load generator's processes. */
   routerCpuMsPerCall: number;
+  podsCpuMsPerCall: number;
+  clientCpuMsPerCall: number;
   /** Simulated ms the pods kept calls in their waiting queue (mean). */
   podQueueMs: number;
   preemptions: number;
   evictions: number;
   lostRecords: number;
+  /**
+   * Event-loop delay p99 (real ms) of the load generator and of the simulator process: a
+   * contention gauge. Tens of ms mean the machine was busy and every latency carries that noise.
+   */
+  clientLoopDelayP99: number;
+  podsLoopDelayP99: number;
   /** Real seconds the run took. */
   wallSeconds: number;
 }
@@ -65,6 +69,8 @@ export interface FigureInputs {
   pods: PodsRunReport;
   timeScale: number;
   routerCpuSeconds: number;
+  podsCpuSeconds: number;
+  clientCpuSeconds: number;
 }
 
 const scaled = (s: Summary, k: number): Summary => ({
@@ -105,6 +111,8 @@ export function computeFigures(input: FigureInputs): LogicFigures {
   const hitRate = tokenHitRate(ok);
   const last = pods.kvSamples[pods.kvSamples.length - 1];
   const hot = ok.filter((c) => c.hot);
+  const perCall = (seconds: number): number =>
+    run.calls.length > 0 ? (seconds * 1000) / run.calls.length : NaN;
   const firstError = run.calls.find((c) => !c.ok)?.error;
   return {
     logic: input.logic,
@@ -112,7 +120,7 @@ export function computeFigures(input: FigureInputs): LogicFigures {
     failed: run.calls.length - ok.length,
     ...(firstError !== undefined ? { firstError } : {}),
     latency: scaled(summarize(ok.map((c) => c.latencyMs)), toSim),
-    ttft: scaled(summarize(ok.map((c) => c.ttftMs)), toSim),
+    ttft: scaled(summarize(ok.filter((c) => c.stream).map((c) => c.ttftMs)), toSim),
     ...(hot.length > 0
       ? {
           hotLatency: scaled(summarize(hot.map((c) => c.latencyMs)), toSim),
@@ -132,12 +140,23 @@ export function computeFigures(input: FigureInputs): LogicFigures {
     loadMaxOverMean: maxOverMean(pods.meanLoad),
     meanLoadPerPod: pods.meanLoad,
     callsPerPod,
+    placements: countBy(ok.map((c) => c.placement ?? 'none')),
     routerOverhead: summarize(overheads),
-    routerCpuMsPerCall: run.calls.length > 0 ? (input.routerCpuSeconds * 1000) / run.calls.length : NaN,
+    routerCpuMsPerCall: perCall(input.routerCpuSeconds),
+    podsCpuMsPerCall: perCall(input.podsCpuSeconds),
+    clientCpuMsPerCall: perCall(input.clientCpuSeconds),
     podQueueMs: mean(served.map((r) => r.queuedMs)) * toSim,
     preemptions: pods.preemptions.reduce((a, b) => a + b, 0),
     evictions: pods.evictions.reduce((a, b) => a + b, 0),
     lostRecords: pods.lostRecords,
+    clientLoopDelayP99: run.eventLoopDelayP99,
+    podsLoopDelayP99: pods.eventLoopDelayP99,
     wallSeconds: run.wallMs / 1000,
   };
+}
+
+function countBy(values: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[v] = (out[v] ?? 0) + 1;
+  return out;
 }

@@ -8,6 +8,7 @@
 // All times here are REAL milliseconds (the pods have no simulated delay).
 
 import type http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { keepAliveAgent, postCompletion } from './client.ts';
 import type { CallOutcome } from './client.ts';
 import { processCpuSeconds, startPods, startProxyChild, startRouterChild } from './procs/children.ts';
@@ -48,11 +49,15 @@ export interface OverheadMeasurement {
   firstError?: string;
   /** CPU ms per call of the proxy or router process (NaN for direct). */
   cpuMsPerCall: number;
+  /** The load generator's event-loop delay p99 during the fixed-rate phase (contention gauge). */
+  clientLoopDelayP99: number;
 }
 
 export interface OverheadReport {
   options: Omit<OverheadOptions, 'onProgress' | 'nodeArgs'>;
   measurements: OverheadMeasurement[];
+  /** Targets that could not be measured (a router that did not start). */
+  errors: { target: string; message: string }[];
 }
 
 type Sender = (stream: boolean, i: number) => Promise<CallOutcome>;
@@ -149,7 +154,10 @@ async function measure(
   await closedLoop(send, stream, o.connections, Math.max(0.3, o.seconds / 3));
   const cpu0 = cpu();
   const capacity = await closedLoop(send, stream, o.connections, o.seconds);
+  const lag = monitorEventLoopDelay({ resolution: 1 });
+  lag.enable();
   const fixed = await openLoop(send, stream, o.rate, o.seconds);
+  lag.disable();
   const cpuSeconds = cpu() - cpu0;
   const calls = capacity.outcomes.length + fixed.outcomes.length;
   const latency = summarize(latencies(fixed.outcomes));
@@ -166,6 +174,7 @@ async function measure(
     failed: [...capacity.outcomes, ...fixed.outcomes].filter((r) => !r.ok).length,
     ...firstError([...capacity.outcomes, ...fixed.outcomes]),
     cpuMsPerCall: (cpuSeconds * 1000) / calls,
+    clientLoopDelayP99: lag.percentile(99) / 1e6,
   };
 }
 
@@ -173,6 +182,7 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
   const pods = await startPods({ pods: o.pods, host: '127.0.0.1', sim: { timeScale: 0, logLevel: 'error' } });
   const model = pods.models[0] ?? '';
   const measurements: OverheadMeasurement[] = [];
+  const errors: OverheadReport['errors'] = [];
   try {
     const direct = new Map<boolean, OverheadMeasurement>();
     const viaServer = async (target: string, server: ServerChild, withMetadata: boolean): Promise<void> => {
@@ -200,19 +210,28 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
     }
     await viaServer('proxy', await startProxyChild(pods.urls, o.nodeArgs), false);
     for (const logic of o.logics) {
-      const router = await startRouterChild({
-        logic,
-        backends: pods.urls,
-        models: pods.models,
-        sessionKey: o.sessionHeader,
-        healthCheckIntervalS: o.healthCheckIntervalS,
-        ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
-      });
+      let router: ServerChild;
+      try {
+        router = await startRouterChild({
+          logic,
+          backends: pods.urls,
+          models: pods.models,
+          sessionKey: o.sessionHeader,
+          healthCheckIntervalS: o.healthCheckIntervalS,
+          ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
+        });
+      } catch (error) {
+        errors.push({
+          target: `router:${logic}`,
+          message: error instanceof Error ? error.message : String(error),
+        });
+        continue;
+      }
       await viaServer(`router:${logic}`, router, true);
     }
   } finally {
     await pods.close();
   }
   const { onProgress: _p, nodeArgs: _n, ...options } = o;
-  return { options, measurements };
+  return { options, measurements, errors };
 }

@@ -3,6 +3,7 @@
 // seeded Poisson process). Within a workflow, the calls of a stage run in parallel and stages
 // run in order; a call's messages are rendered from the outputs of the calls before it.
 
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { keepAliveAgent, postCompletion } from './client.ts';
 import { Rng } from './rng.ts';
 import { renderMessages } from './workloads/generate.ts';
@@ -26,6 +27,13 @@ export interface RunOptions {
   sessionHeader: string;
   /** Prefix of every X-Request-Id, to match calls with the pods' records. */
   tag: string;
+  /**
+   * One call in `streamEvery` is streamed (SSE) and gives the time to first token; the others
+   * are plain JSON, which costs the three processes far less CPU per call. 1: all streamed.
+   */
+  streamEvery: number;
+  /** Closed loop: the lanes start evenly spread over this many simulated seconds (no thundering herd). */
+  rampSeconds: number;
   onCall?: (done: number, total: number, failed: number) => void;
 }
 
@@ -41,18 +49,34 @@ export interface CallRecord {
   error?: string;
   /** Since the run started. */
   startMs: number;
+  stream: boolean;
+  /** Streamed calls: to the first SSE event; JSON calls: the whole latency. */
   ttftMs: number;
   latencyMs: number;
   promptTokens: number;
   cachedTokens: number;
   completionTokens: number;
   pod: string | undefined;
+  /** workflow_aware: pinned / new / spill / migration (x-workflow-router-placement). */
+  placement: string | undefined;
 }
 
 export interface RunResult {
   calls: CallRecord[];
   /** Real ms from the first call sent to the last call ended. */
   wallMs: number;
+  /** The load generator's event-loop delay (ms): how contended its CPU was. */
+  eventLoopDelayP50: number;
+  eventLoopDelayP99: number;
+}
+
+/** Whether call `index` of workflow `id` is streamed: one in `every`, spread by a hash of both. */
+export function isStreamed(id: string, index: number, every: number): boolean {
+  if (every <= 1) return true;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ index, 0x01000193);
+  return (h >>> 0) % every === 0;
 }
 
 /** Arrival times of `n` workflows, in simulated seconds from the start (first at 0). */
@@ -73,19 +97,22 @@ export async function runWorkload(workflows: readonly WorkflowSpec[], o: RunOpti
   const total = totalCalls(workflows);
   const calls: CallRecord[] = [];
   let failed = 0;
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
   const t0 = performance.now();
 
   const runCall = async (w: WorkflowSpec, index: number, outputs: (string | undefined)[]): Promise<void> => {
     const spec = w.calls[index];
     if (spec === undefined) return;
     const requestId = `${o.tag}-${w.id}-c${index}`;
+    const stream = isStreamed(w.id, index, o.streamEvery);
     const body = JSON.stringify({
       model: o.model,
       messages: renderMessages(spec.messages, outputs),
       max_tokens: spec.maxTokens,
       temperature: 0,
-      stream: true,
-      stream_options: { include_usage: true },
+      stream,
+      ...(stream ? { stream_options: { include_usage: true } } : {}),
       workflow_metadata: { workflow_id: w.id, agent_id: spec.agent, context_sharing: w.sharing },
     });
     const r = await postCompletion({
@@ -93,7 +120,7 @@ export async function runWorkload(workflows: readonly WorkflowSpec[], o: RunOpti
       url,
       body,
       headers: { 'x-request-id': requestId, [o.sessionHeader]: w.id },
-      stream: true,
+      stream,
     });
     outputs[index] = r.text;
     if (!r.ok) failed++;
@@ -107,12 +134,14 @@ export async function runWorkload(workflows: readonly WorkflowSpec[], o: RunOpti
       status: r.status,
       ...(r.error !== undefined ? { error: r.error } : {}),
       startMs: r.sentAt - t0,
+      stream,
       ttftMs: (r.firstTokenAt ?? r.endAt) - r.sentAt,
       latencyMs: r.endAt - r.sentAt,
       promptTokens: r.usage?.promptTokens ?? 0,
       cachedTokens: r.usage?.cachedTokens ?? 0,
       completionTokens: r.usage?.completionTokens ?? 0,
       pod: r.pod,
+      placement: r.placement,
     });
     o.onCall?.(calls.length, total, failed);
   };
@@ -124,13 +153,16 @@ export async function runWorkload(workflows: readonly WorkflowSpec[], o: RunOpti
 
   if (o.mode === 'closed') {
     let next = 0;
-    const lane = async (): Promise<void> => {
+    const lanes = Math.max(1, Math.min(o.concurrency, workflows.length));
+    const lane = async (i: number): Promise<void> => {
+      const delay = (i / lanes) * o.rampSeconds * 1000 * o.timeScale;
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       while (next < workflows.length) {
         const w = workflows[next++] as WorkflowSpec;
         await runWorkflow(w);
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, workflows.length)) }, lane));
+    await Promise.all(Array.from({ length: lanes }, (_, i) => lane(i)));
   } else {
     const arrivals = poissonArrivals(workflows.length, o.rate, o.seed);
     await Promise.all(
@@ -144,6 +176,12 @@ export async function runWorkload(workflows: readonly WorkflowSpec[], o: RunOpti
     );
   }
   const wallMs = performance.now() - t0;
+  lag.disable();
   agent.destroy();
-  return { calls, wallMs };
+  return {
+    calls,
+    wallMs,
+    eventLoopDelayP50: lag.percentile(50) / 1e6,
+    eventLoopDelayP99: lag.percentile(99) / 1e6,
+  };
 }

@@ -7,7 +7,7 @@ import type { ClusterOptions, Logic, WorkloadRun } from './config.ts';
 import { MODEL } from './config.ts';
 import { computeFigures, type LogicFigures } from './figures.ts';
 import { runOverhead, type OverheadReport } from './overhead.ts';
-import { startPods, startRouterChild } from './procs/children.ts';
+import { processCpuSeconds, startPods, startRouterChild } from './procs/children.ts';
 import { runWorkload } from './runner.ts';
 import { generateWorkload, WORKLOAD_TITLES } from './workloads/generate.ts';
 import { totalCalls, type WorkloadName } from './workloads/types.ts';
@@ -59,6 +59,8 @@ export interface SuiteResult {
   units: Record<string, string>;
   workloads: WorkloadResult[];
   overhead: OverheadReport | undefined;
+  /** Runs that could not complete (a router that did not start, ...): reported, not hidden. */
+  errors: { workload: string; logic: string; message: string }[];
 }
 
 export interface Progress {
@@ -72,6 +74,7 @@ export async function runSuite(plan: SuitePlan, progress: Progress): Promise<Sui
   const loadBefore = os.loadavg();
   const c = plan.cluster;
   const workloads: WorkloadResult[] = [];
+  const errors: SuiteResult['errors'] = [];
   if (plan.workloads.length > 0) {
     const pods = await startPods({
       pods: c.pods,
@@ -103,17 +106,27 @@ export async function runSuite(plan: SuitePlan, progress: Progress): Promise<Sui
             `workload ${wi + 1}/${plan.workloads.length} ${name} · logic ${li + 1}/${plan.logics.length} ${logic}`,
           );
           await pods.reset();
-          const router = await startRouterChild({
-            logic,
-            backends: pods.urls,
-            models: pods.models,
-            sessionKey: SESSION_HEADER,
-            healthCheckIntervalS: c.healthCheckIntervalS,
-            ...(c.batchingPreference !== undefined ? { batchingPreference: c.batchingPreference } : {}),
-            nodeArgs: plan.routerNodeArgs,
-          });
+          let router;
+          try {
+            router = await startRouterChild({
+              logic,
+              backends: pods.urls,
+              models: pods.models,
+              sessionKey: SESSION_HEADER,
+              healthCheckIntervalS: c.healthCheckIntervalS,
+              ...(c.batchingPreference !== undefined ? { batchingPreference: c.batchingPreference } : {}),
+              nodeArgs: plan.routerNodeArgs,
+            });
+          } catch (error) {
+            const message = error instanceof Error ? error.message : String(error);
+            errors.push({ workload: name, logic, message });
+            progress.phase(`${name} · ${logic}: the router did not start: ${message.split('\n')[0] ?? ''}`);
+            continue;
+          }
           try {
             const cpu0 = router.cpuSeconds();
+            const podsCpu0 = processCpuSeconds(pods.pid);
+            const clientCpu0 = process.cpuUsage();
             await pods.start(50, 500);
             const runResult = await runWorkload(workload.workflows, {
               baseUrl: router.url,
@@ -125,17 +138,21 @@ export async function runSuite(plan: SuitePlan, progress: Progress): Promise<Sui
               seed: run.params.seed,
               sessionHeader: SESSION_HEADER,
               tag: `${name}-${logic}`,
+              streamEvery: c.streamEvery,
+              rampSeconds: c.rampSeconds,
               onCall: (done, total, failed) => progress.calls(done, total, failed),
             });
             const report = await pods.collect();
-            const cpu = router.cpuSeconds() - cpu0;
+            const clientCpu = process.cpuUsage(clientCpu0);
             result.logics.push(
               computeFigures({
                 logic,
                 run: runResult,
                 pods: report,
                 timeScale: c.timeScale,
-                routerCpuSeconds: cpu,
+                routerCpuSeconds: router.cpuSeconds() - cpu0,
+                podsCpuSeconds: processCpuSeconds(pods.pid) - podsCpu0,
+                clientCpuSeconds: (clientCpu.user + clientCpu.system) / 1e6,
               }),
             );
           } finally {
@@ -163,6 +180,8 @@ export async function runSuite(plan: SuitePlan, progress: Progress): Promise<Sui
       nodeArgs: plan.routerNodeArgs,
       onProgress: (label) => progress.phase(`overhead · ${label}`),
     });
+    for (const e of overhead.errors)
+      errors.push({ workload: 'overhead', logic: e.target, message: e.message });
   }
   progress.done();
   const cpus = os.cpus();
@@ -189,5 +208,6 @@ export async function runSuite(plan: SuitePlan, progress: Progress): Promise<Sui
     },
     workloads,
     overhead,
+    errors,
   };
 }

@@ -2,6 +2,7 @@
 // share an event loop with the load generator or the router. Driven over IPC (protocol.ts):
 // reset (cold caches), start sampling, collect the run's records and samples, close.
 
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { blockHashes, rootHash } from '../../sim/block-hash.ts';
 import { startSimPods } from '../../sim/server.ts';
 import type { RequestRecord, SimPod } from '../../sim/server.ts';
@@ -36,9 +37,11 @@ class Run {
   kvSamples: KvSample[] = [];
   readonly startedAt = performance.now();
   readonly timers: NodeJS.Timeout[] = [];
+  readonly lag = monitorEventLoopDelay({ resolution: 10 });
 
   constructor(pods: SimPod[], sampleMs: number, kvSampleMs: number) {
     this.pods = pods;
+    this.lag.enable();
     this.seen = pods.map(() => 0);
     this.loadSum = pods.map(() => 0);
     this.peakLoad = pods.map(() => 0);
@@ -84,6 +87,7 @@ class Run {
 
   finish(): PodsRunReport {
     for (const t of this.timers) clearInterval(t);
+    this.lag.disable();
     this.pollRecords();
     this.sampleKv();
     const blockSize = this.pods[0]?.options.blockSize ?? 16;
@@ -112,6 +116,8 @@ class Run {
       meanLoad: this.loadSum.map((s) => (this.loadSamples === 0 ? 0 : s / this.loadSamples)),
       peakLoad: this.peakLoad,
       kvSamples: this.kvSamples,
+      eventLoopDelayP50: this.lag.percentile(50) / 1e6,
+      eventLoopDelayP99: this.lag.percentile(99) / 1e6,
       preemptions: finalStats.map((s) => s.preemptions),
       evictions: finalStats.map((s) => s.evictions),
       blockSize,

@@ -44,6 +44,9 @@ export interface PodsRunReport {
   /** Per pod: peak running + waiting seen by the sampler. */
   peakLoad: number[];
   kvSamples: KvSample[];
+  /** The simulator process's event-loop delay over the run (ms): how contended its CPU was. */
+  eventLoopDelayP50: number;
+  eventLoopDelayP99: number;
   /** Per pod at the end of the run. */
   preemptions: number[];
   evictions: number[];

@@ -3,6 +3,7 @@
 
 import type { SuiteResult, WorkloadResult } from '../suite.ts';
 import type { TargetCheck } from '../targets.ts';
+import { HOT_TASK_FACTOR } from '../workloads/generate.ts';
 import { int, ms, msFine, num, pct } from './format.ts';
 
 function workloadShape(w: WorkloadResult): string {
@@ -13,21 +14,21 @@ function workloadShape(w: WorkloadResult): string {
       : `open loop, ${w.rate} workflows/s (Poisson)`;
   const shape: Record<WorkloadResult['name'], string> = {
     pipeline: `${p.workflows} workflows × ${p.agents} agents in turn, ${p.docTokens}-token document`,
-    fanout: `${p.workflows} workflows × (${p.agents} agents in parallel + aggregator), ${p.docTokens}-token document`,
+    fanout: `${p.workflows} workflows × (coordinator, then ${p.agents} agents in parallel, then aggregator), ${p.docTokens}-token document`,
     multiround: `${p.workflows} workflows × ${p.agents} agents × ${p.rounds} rounds, ${p.docTokens}-token document`,
     control: `${p.workflows} workflows × ${p.agents} calls, ${p.docTokens + p.taskTokens}-token prompts sharing nothing`,
-    skew: `${p.hot} hot workflows × ${p.rounds} rounds × ${p.hotAgents} parallel agents, ${p.workflows - p.hot} background 2-agent pipelines`,
+    skew: `${p.hot} hot workflows × ${p.rounds} rounds × (${p.hotAgents} parallel agents with ${p.taskTokens * HOT_TASK_FACTOR}-token passages of their own + aggregator), ${p.workflows - p.hot} background 2-agent pipelines`,
   };
   return `${shape[w.name]}; ${p.outputTokens} output tokens per call; ${load}; ${w.calls} calls; seed ${p.seed}.`;
 }
 
 export function workloadTable(w: WorkloadResult): string {
   const head =
-    '| logic | mean | p50 | p99 | TTFT p50 | TTFT p99 | calls/s | out tok/s | hit rate | oracle | KV dup | load max/mean | router ovh p50 / p99 | failed |\n' +
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|';
+    '| logic | mean | p50 | p99 | TTFT p50 | TTFT p99 | calls/s | out tok/s | hit rate | oracle | KV dup | load max/mean | router ovh p50 / p99 | loop delay p99 | failed |\n' +
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|';
   const rows = w.logics.map(
     (l) =>
-      `| ${l.logic} | ${ms(l.latency.mean)} | ${ms(l.latency.p50)} | ${ms(l.latency.p99)} | ${ms(l.ttft.p50)} | ${ms(l.ttft.p99)} | ${num(l.callsPerSec)} | ${int(l.outputTokensPerSec)} | ${pct(l.hitRate)} | ${pct(l.oracleHitRate)} | ${num(l.kvDuplication, 2)} | ${num(l.loadMaxOverMean, 2)} | ${msFine(l.routerOverhead.p50)} / ${msFine(l.routerOverhead.p99)} | ${l.failed} |`,
+      `| ${l.logic} | ${ms(l.latency.mean)} | ${ms(l.latency.p50)} | ${ms(l.latency.p99)} | ${ms(l.ttft.p50)} | ${ms(l.ttft.p99)} | ${num(l.callsPerSec)} | ${int(l.outputTokensPerSec)} | ${pct(l.hitRate)} | ${pct(l.oracleHitRate)} | ${num(l.kvDuplication, 2)} | ${num(l.loadMaxOverMean, 2)} | ${msFine(l.routerOverhead.p50)} / ${msFine(l.routerOverhead.p99)} | ${msFine(l.clientLoopDelayP99)} / ${msFine(l.podsLoopDelayP99)} | ${l.failed} |`,
   );
   let extra = '';
   if (w.name === 'skew') {
@@ -72,13 +73,13 @@ export function overheadTable(result: SuiteResult): string | undefined {
   if (!o) return undefined;
   const rows = o.measurements.map(
     (m) =>
-      `| ${m.target} | ${m.stream ? 'streamed' : 'JSON'} | ${int(m.callsPerSec)} | ${msFine(m.capacityLatency.p50)} | ${int(m.achievedRate)} | ${msFine(m.latency.p50)} | ${msFine(m.latency.p99)} | ${m.target === 'direct' ? '–' : `+${msFine(m.addedP50)} / +${msFine(m.addedP99)}`} | ${msFine(m.cpuMsPerCall)} | ${m.failed} |`,
+      `| ${m.target} | ${m.stream ? 'streamed' : 'JSON'} | ${int(m.callsPerSec)} | ${msFine(m.capacityLatency.p50)} | ${int(m.achievedRate)} | ${msFine(m.latency.p50)} | ${msFine(m.latency.p99)} | ${m.target === 'direct' ? '–' : `+${msFine(m.addedP50)} / +${msFine(m.addedP99)}`} | ${msFine(m.cpuMsPerCall)} | ${msFine(m.clientLoopDelayP99)} | ${m.failed} |`,
   );
   return [
     `Pods without delays; ${o.options.connections} connections for capacity; ${o.options.rate} calls/s (evenly spaced) for latency; ${o.options.seconds} s each after a warm-up; chat completions of ${o.options.maxTokens} tokens. Real ms.`,
     '',
-    '| path | response | calls/s (capacity) | p50 at capacity | calls/s (fixed rate) | p50 | p99 | added p50 / p99 | CPU ms/call | failed |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| path | response | calls/s (capacity) | p50 at capacity | calls/s (fixed rate) | p50 | p99 | added p50 / p99 | CPU ms/call | client loop delay p99 | failed |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
     ...rows,
   ].join('\n');
 }
@@ -98,7 +99,7 @@ export function renderMarkdown(result: SuiteResult, checks: readonly TargetCheck
   );
   out.push('');
   out.push(
-    'Latencies and throughputs are **simulated** (real time divided by the time scale); router overhead is **real** ms (client latency minus the pod’s own time for the same call).',
+    'Latencies and throughputs are **simulated** (real time divided by the time scale); router overhead is **real** ms (client latency minus the pod’s own time for the same call). "Loop delay p99" is the event-loop delay of the load generator / the simulator process (real ms): a gauge of CPU contention on the machine during the run.',
   );
   out.push('');
   out.push(`![chart](${svgName})`);
@@ -109,6 +110,11 @@ export function renderMarkdown(result: SuiteResult, checks: readonly TargetCheck
   out.push('', '## Targets', '', targetsTable(checks));
   for (const w of result.workloads) {
     out.push('', `## ${w.title}`, '', workloadShape(w), '', workloadTable(w));
+  }
+  if (result.errors.length > 0) {
+    out.push('', '## Errors', '');
+    for (const e of result.errors)
+      out.push(`- ${e.workload} / ${e.logic}: ${e.message.split('\n')[0] ?? ''}`);
   }
   const overhead = overheadTable(result);
   if (overhead) out.push('', '## Router overhead microbenchmark', '', overhead);

@@ -21,6 +21,9 @@ export const PREAMBLE =
   'You are one agent of a multi-agent workflow. Read the workflow document and the shared notes ' +
   'of the other agents, then do your own task. Answer in short plain sentences.';
 
+/** Skew: a hot agent's own passage is this many times taskTokens. */
+export const HOT_TASK_FACTOR = 12;
+
 const system = (content: Part[]): MessageSpec => ({ role: 'system', content });
 const user = (content: Part[]): MessageSpec => ({ role: 'user', content });
 const assistant = (content: Part[]): MessageSpec => ({ role: 'assistant', content });
@@ -84,15 +87,29 @@ function aggregatorCall(r: Rng, p: WorkloadParams, doc: string, round: number): 
   };
 }
 
-/** 2. Fan-out / fan-in: A agents in parallel on one document, then an aggregator (broadcast). */
+/**
+ * 2. Fan-out / fan-in, as orchestrator-worker frameworks run it: a coordinator reads the
+ * document and writes the plan, A workers then run in parallel on the same document (each with
+ * its own task), and an aggregator merges their notes. Broadcast: the coordinator's plan reaches
+ * every worker, and every worker's notes reach the aggregator.
+ */
 function fanout(p: WorkloadParams, rng: Rng): WorkflowSpec[] {
   return Array.from({ length: p.workflows }, (_, w) => {
     const r = rng.fork(w);
     const id = idOf('fan', w);
     const doc = documentOf(r, p.docTokens, id);
-    const calls = [...fanOutCalls(r, p, doc, p.agents, 0, p.taskTokens), aggregatorCall(r, p, doc, 0)];
-    const workers = Array.from({ length: p.agents }, (_, i) => i);
-    return { id, sharing: 'broadcast', calls, stages: [workers, [p.agents]], hot: false };
+    const coordinator: CallSpec = {
+      agent: 'coordinator',
+      messages: [system([doc]), user([`Split the work on this document: ${fillerText(r, p.taskTokens)}`])],
+      maxTokens: p.outputTokens,
+    };
+    const calls = [
+      coordinator,
+      ...fanOutCalls(r, p, doc, p.agents, 0, p.taskTokens),
+      aggregatorCall(r, p, doc, 0),
+    ];
+    const workers = Array.from({ length: p.agents }, (_, i) => i + 1);
+    return { id, sharing: 'broadcast', calls, stages: [[0], workers, [p.agents + 1]], hot: false };
   });
 }
 
@@ -148,8 +165,10 @@ function control(p: WorkloadParams, rng: Rng): WorkflowSpec[] {
 
 /**
  * 5. Skew: the first `hot` workflows are hot: R rounds of `hotAgents` agents in parallel over one
- * document, each with a long instruction of its own (4 x taskTokens), then an aggregator; the
- * rest is background traffic, two-agent pipelines over their own document (broadcast).
+ * document, each with a long passage of its own (HOT_TASK_FACTOR x taskTokens, e.g. retrieved
+ * text), then an aggregator; the rest is background traffic, two-agent pipelines over their own
+ * document of 60% the length (broadcast). A hot workflow's round is far more prefill than one
+ * pod absorbs quickly: keeping it all on its pod makes that pod hot.
  */
 function skew(p: WorkloadParams, rng: Rng): WorkflowSpec[] {
   const out: WorkflowSpec[] = [];
@@ -162,7 +181,7 @@ function skew(p: WorkloadParams, rng: Rng): WorkflowSpec[] {
       const stages: number[][] = [];
       for (let round = 0; round < p.rounds; round++) {
         const first = calls.length;
-        calls.push(...fanOutCalls(r, p, doc, p.hotAgents, round, p.taskTokens * 4));
+        calls.push(...fanOutCalls(r, p, doc, p.hotAgents, round, p.taskTokens * HOT_TASK_FACTOR));
         stages.push(Array.from({ length: p.hotAgents }, (_, i) => first + i));
         stages.push([calls.length]);
         calls.push(aggregatorCall(r, p, doc, round));
