@@ -121,10 +121,11 @@ describe('generateWorkload', () => {
     assert.equal(totalCalls(workflows), SMALL.workflows * SMALL.agents);
   });
 
-  it('fanout: A agents in parallel, then an aggregator', () => {
+  it('fanout: a coordinator, then A agents in parallel, then an aggregator', () => {
     const w = generateWorkload('fanout', SMALL).workflows[0] as WorkflowSpec;
-    assert.deepEqual(w.stages, [[0, 1, 2], [3]]);
-    assert.equal(w.calls[3]?.agent, 'aggregator');
+    assert.deepEqual(w.stages, [[0], [1, 2, 3], [4]]);
+    assert.equal(w.calls[0]?.agent, 'coordinator');
+    assert.equal(w.calls[4]?.agent, 'aggregator');
     assert.equal(w.sharing, 'broadcast');
   });
 
