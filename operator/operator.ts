@@ -61,6 +61,8 @@ export class Operator {
   private starting: Promise<void> | undefined;
   private finish: ((reason: StopReason) => void) | undefined;
   private stopping: Promise<void> | undefined;
+  /** Set first thing when stopping: a start in progress gives up at its next step. */
+  private closing = false;
 
   private constructor(
     config: OperatorConfig,
@@ -192,6 +194,7 @@ export class Operator {
     });
     const observations = new Map<string, PoolObservation>();
     const initial = await this.table.read();
+    if (this.closing) return;
     const initialMembers = new Map(
       initial.pools.map((p) => [`${p.namespace}/${p.name}`, new Set(p.pods.map((x) => x.name))]),
     );
@@ -273,8 +276,10 @@ export class Operator {
       events,
     };
     // Pods first, so the first reconcile of each pool sees its pods.
+    // Stopping meanwhile stops the informers, which ends these waits.
     await pods.start();
     await Promise.all([pools.start(), workflows.start()]);
+    if (this.closing) return;
     const known = new Set(pools.list().map((p) => objectKey(p.metadata)));
     const stale = initial.pools
       .map((p) => `${p.namespace}/${p.name}`)
@@ -298,8 +303,8 @@ export class Operator {
   }
 
   private async shutdown(reason: StopReason): Promise<void> {
+    this.closing = true;
     this.logger.info('operator stopping', { reason });
-    await this.starting?.catch(() => undefined);
     const leading = this.leading;
     this.leading = undefined;
     if (leading) {
@@ -307,6 +312,7 @@ export class Operator {
       await Promise.all(leading.informers.map((i) => i.stop()));
       await leading.events.flush();
     }
+    await this.starting;
     await this.elector?.stop();
     this.metrics.leader.set(0);
     if (this.ownsRedis) {
