@@ -127,11 +127,12 @@ export function checkTargets(result: SuiteResult): TargetCheck[] {
     m.find((x) => x.target === target && x.stream === stream);
   for (const stream of [false, true]) {
     const kind = stream ? 'streamed' : 'non-streamed';
+    const suffix = stream ? 'stream' : 'json';
     const router = find('router:workflow_aware', stream);
     const proxy = find('proxy', stream);
     if (router) {
       checks.push({
-        id: `overhead-latency-${stream ? 'stream' : 'json'}`,
+        id: `overhead-latency-${suffix}`,
         description: `Router (workflow_aware) added latency at ${router.rate} calls/s, ${kind}`,
         target: '≤ 1 ms p50, ≤ 3 ms p99',
         measured: `+${ms(router.addedP50)} p50, +${ms(router.addedP99)} p99 (at ${router.achievedRate.toFixed(0)} calls/s)`,
@@ -139,19 +140,24 @@ export function checkTargets(result: SuiteResult): TargetCheck[] {
       });
     } else
       checks.push(
-        notMeasured(`overhead-latency-${kind}`, 'Router added latency', '≤ 1 ms p50, ≤ 3 ms p99', 'not run'),
+        notMeasured(
+          `overhead-latency-${suffix}`,
+          'Router added latency',
+          '≤ 1 ms p50, ≤ 3 ms p99',
+          'not run',
+        ),
       );
     if (router && proxy) {
       const r = router.callsPerSec / proxy.callsPerSec;
       checks.push({
-        id: `overhead-capacity-${stream ? 'stream' : 'json'}`,
+        id: `overhead-capacity-${suffix}`,
         description: `Router (workflow_aware) calls/s over the minimal proxy's, ${kind}`,
         target: '≥ 70%',
         measured: `${pct(r)} (${router.callsPerSec.toFixed(0)} vs ${proxy.callsPerSec.toFixed(0)} calls/s)`,
         pass: r >= 0.7,
       });
     } else
-      checks.push(notMeasured(`overhead-capacity-${kind}`, 'Router vs minimal proxy', '≥ 70%', 'not run'));
+      checks.push(notMeasured(`overhead-capacity-${suffix}`, 'Router vs minimal proxy', '≥ 70%', 'not run'));
   }
   return checks;
 }
