@@ -280,6 +280,40 @@ describe(
       }
     });
 
+    test('selective sharing: the contextFrom the Workflow declares decides what an agent receives', async () => {
+      const [r1, r2] = routers;
+      assert.ok(r1 && r2);
+      await k.ok(
+        ['apply', '-f', '-'],
+        [
+          'apiVersion: workflow-router.vllm.ai/v1alpha1',
+          'kind: Workflow',
+          'metadata: {name: research}',
+          'spec:',
+          '  poolRef: llama-8b',
+          '  contextSharing: selective',
+          '  agents:',
+          '    - {name: planner}',
+          '    - {name: critic}',
+          '    - {name: writer, contextFrom: [planner]}',
+          '',
+        ].join('\n'),
+      );
+      await eventually('research declared', () =>
+        statusOf('research').conditions?.some((c) => c.type === 'Ready' && c.reason === 'Declared'),
+      );
+      await call(r1, 'research', 'planner', 'Research task: plan the study.');
+      await call(r2, 'research', 'critic', 'Research task: criticise the plan.');
+      await call(r1, 'research', 'writer', 'Research task: write it up.');
+      const writer = [...sims.sims.values()]
+        .flatMap((sim) => sim.stats().requests)
+        .find((r) => r.promptText.includes('Research task: write it up.'));
+      assert.ok(writer, "the writer's call reached a pod");
+      assert.match(writer.promptText, /\[shared by agent planner\]/);
+      assert.doesNotMatch(writer.promptText, /\[shared by agent critic\]/);
+      assert.equal(new Set(servedBy('Research task')).size, 1, 'pinned to one pod');
+    });
+
     test('a pod marked not ready leaves the table within 2 s; its workflow migrates, with Events', async () => {
       const [r1, r2] = routers;
       assert.ok(r1 && r2);
