@@ -19,6 +19,8 @@ bench/results/<name>.json, .md and .svg.
   --mode <closed|open>        closed loop (C workflows in flight) or open loop (Poisson arrivals)
   --concurrency <n>           closed loop: workflows in flight
   --rate <x>                  open loop: workflow arrivals per simulated second
+  --duration <s>              stop starting calls after this many simulated seconds (0: run the
+                              whole sequence; calls in flight finish and count)
   --workflows <n>             workflows in the workload
   --agents <n>                agents per workflow
   --rounds <n>                rounds (multiround; skew's hot workflows)
@@ -94,6 +96,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
       mode: { type: 'string' },
       concurrency: { type: 'string' },
       rate: { type: 'string' },
+      duration: { type: 'string' },
       workflows: { type: 'string' },
       agents: { type: 'string' },
       rounds: { type: 'string' },
@@ -154,6 +157,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
   }
   const concurrency = positive('concurrency', values.concurrency);
   const rate = positive('rate', values.rate, false);
+  const duration = positive('duration', values.duration, false);
   if (concurrency === 0 || rate === 0) throw new UsageError('--concurrency and --rate must be positive');
 
   const workloads = workloadNames.map((name) => {
@@ -165,6 +169,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
         mode: mode ?? run.mode,
         concurrency: concurrency ?? run.concurrency,
         rate: rate ?? run.rate,
+        durationSeconds: duration ?? run.durationSeconds,
       },
     };
   });

@@ -53,6 +53,8 @@ export interface WorkloadRun {
   concurrency: number;
   /** Open loop: workflows per simulated second. */
   rate: number;
+  /** Simulated seconds after which no call starts; 0: the whole sequence runs. */
+  durationSeconds: number;
 }
 
 const BASE: WorkloadParams = {
@@ -69,20 +71,40 @@ const BASE: WorkloadParams = {
 
 /** The configuration `make bench` runs: a few seconds of load per workload and logic. */
 export const QUICK: Record<WorkloadName, WorkloadRun> = {
-  pipeline: { params: { ...BASE, workflows: 96, agents: 8 }, mode: 'closed', concurrency: 96, rate: 12 },
-  fanout: { params: { ...BASE, workflows: 48, agents: 4 }, mode: 'closed', concurrency: 32, rate: 8 },
+  pipeline: {
+    params: { ...BASE, workflows: 96, agents: 8 },
+    mode: 'closed',
+    concurrency: 96,
+    rate: 12,
+    durationSeconds: 0,
+  },
+  fanout: {
+    params: { ...BASE, workflows: 48, agents: 4 },
+    mode: 'closed',
+    concurrency: 32,
+    rate: 8,
+    durationSeconds: 0,
+  },
   multiround: {
     params: { ...BASE, workflows: 40, agents: 3, rounds: 3 },
     mode: 'closed',
     concurrency: 40,
     rate: 8,
+    durationSeconds: 0,
   },
-  control: { params: { ...BASE, workflows: 64, agents: 4 }, mode: 'closed', concurrency: 48, rate: 10 },
+  control: {
+    params: { ...BASE, workflows: 64, agents: 4 },
+    mode: 'closed',
+    concurrency: 48,
+    rate: 10,
+    durationSeconds: 0,
+  },
   skew: {
     params: { ...BASE, workflows: 82, rounds: 4, hot: 2, hotAgents: 24 },
     mode: 'closed',
     concurrency: 24,
     rate: 10,
+    durationSeconds: 0,
   },
 };
 

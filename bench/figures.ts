@@ -86,8 +86,12 @@ export function computeFigures(input: FigureInputs): LogicFigures {
   const { run, pods } = input;
   const toSim = input.timeScale > 0 ? 1 / input.timeScale : 1;
   const ok = run.calls.filter((c) => c.ok);
-  const simSeconds = (run.wallMs / 1000) * (input.timeScale > 0 ? 1 / input.timeScale : 1);
-  const sum = (f: (c: CallRecord) => number): number => ok.reduce((s, c) => s + f(c), 0);
+  // Throughput: calls (and their tokens) completed within the measurement window over its length;
+  // without a window, every call over the whole run.
+  const windowMs = run.windowMs > 0 ? run.windowMs : run.wallMs;
+  const done = run.windowMs > 0 ? ok.filter((c) => c.startMs + c.latencyMs <= run.windowMs) : ok;
+  const simSeconds = (windowMs / 1000) * toSim;
+  const sum = (f: (c: CallRecord) => number): number => done.reduce((s, c) => s + f(c), 0);
 
   const byId = new Map<string, PodsRunReport['records'][number]>();
   for (const r of pods.records) if (r.requestId !== undefined) byId.set(r.requestId, r);
@@ -127,7 +131,7 @@ export function computeFigures(input: FigureInputs): LogicFigures {
           backgroundLatency: scaled(summarize(ok.filter((c) => !c.hot).map((c) => c.latencyMs)), toSim),
         }
       : {}),
-    callsPerSec: simSeconds > 0 ? ok.length / simSeconds : 0,
+    callsPerSec: simSeconds > 0 ? done.length / simSeconds : 0,
     outputTokensPerSec: simSeconds > 0 ? sum((c) => c.completionTokens) / simSeconds : 0,
     promptTokensPerSec: simSeconds > 0 ? sum((c) => c.promptTokens) / simSeconds : 0,
     hitRate,

@@ -28,10 +28,15 @@ export function progressLine(stream: NodeJS.WriteStream = process.stderr): Progr
       phase = text;
       show(`[${elapsed()}] ${phase}`, true);
     },
-    calls(done, total, failed) {
-      const bar = total > 0 ? Math.round((done / total) * 20) : 0;
+    calls(done, total, failed, elapsedS, durationS) {
+      const fraction = Math.min(
+        1,
+        durationS > 0 ? Math.max(done / total, elapsedS / durationS) : done / total,
+      );
+      const bar = Number.isFinite(fraction) ? Math.round(fraction * 20) : 0;
+      const clock = durationS > 0 ? `, ${elapsedS.toFixed(1)}/${durationS} s` : '';
       show(
-        `[${elapsed()}] ${phase} [${'#'.repeat(bar)}${'.'.repeat(20 - bar)}] ${done}/${total} calls${failed > 0 ? `, ${failed} failed` : ''}`,
+        `[${elapsed()}] ${phase} [${'#'.repeat(bar)}${'.'.repeat(20 - bar)}] ${done}/${total} calls${clock}${failed > 0 ? `, ${failed} failed` : ''}`,
         false,
       );
     },

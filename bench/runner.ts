@@ -34,7 +34,13 @@ export interface RunOptions {
   streamEvery: number;
   /** Closed loop: the lanes start evenly spread over this many simulated seconds (no thundering herd). */
   rampSeconds: number;
-  onCall?: (done: number, total: number, failed: number) => void;
+  /**
+   * Simulated seconds after which no call starts (calls in flight finish and count); 0: run the
+   * whole sequence. Every logic then gets the same time, and serves as many calls as it can.
+   */
+  durationSeconds: number;
+  /** Progress: calls done, of the sequence's total; simulated seconds elapsed, of the duration. */
+  onCall?: (done: number, total: number, failed: number, elapsedS: number) => void;
 }
 
 /** One call as the client saw it. Times are real milliseconds. */
@@ -65,6 +71,8 @@ export interface RunResult {
   calls: CallRecord[];
   /** Real ms from the first call sent to the last call ended. */
   wallMs: number;
+  /** Real ms of the measurement window (durationSeconds scaled), 0 when the whole sequence ran. */
+  windowMs: number;
   /** The load generator's event-loop delay (ms): how contended its CPU was. */
   eventLoopDelayP50: number;
   eventLoopDelayP99: number;
@@ -101,9 +109,11 @@ export async function runWorkload(workflows: readonly WorkflowSpec[], o: RunOpti
   lag.enable();
   const t0 = performance.now();
 
+  const deadline = o.durationSeconds > 0 ? t0 + o.durationSeconds * 1000 * o.timeScale : Infinity;
+  const open = (): boolean => performance.now() < deadline;
   const runCall = async (w: WorkflowSpec, index: number, outputs: (string | undefined)[]): Promise<void> => {
     const spec = w.calls[index];
-    if (spec === undefined) return;
+    if (spec === undefined || !open()) return;
     const requestId = `${o.tag}-${w.id}-c${index}`;
     const stream = isStreamed(w.id, index, o.streamEvery);
     const body = JSON.stringify({
@@ -143,12 +153,20 @@ export async function runWorkload(workflows: readonly WorkflowSpec[], o: RunOpti
       pod: r.pod,
       placement: r.placement,
     });
-    o.onCall?.(calls.length, total, failed);
+    o.onCall?.(
+      calls.length,
+      total,
+      failed,
+      (performance.now() - t0) / 1000 / (o.timeScale > 0 ? o.timeScale : 1),
+    );
   };
 
   const runWorkflow = async (w: WorkflowSpec): Promise<void> => {
     const outputs: (string | undefined)[] = new Array<string | undefined>(w.calls.length);
-    for (const stage of w.stages) await Promise.all(stage.map((i) => runCall(w, i, outputs)));
+    for (const stage of w.stages) {
+      if (!open()) return;
+      await Promise.all(stage.map((i) => runCall(w, i, outputs)));
+    }
   };
 
   if (o.mode === 'closed') {
@@ -157,7 +175,7 @@ export async function runWorkload(workflows: readonly WorkflowSpec[], o: RunOpti
     const lane = async (i: number): Promise<void> => {
       const delay = (i / lanes) * o.rampSeconds * 1000 * o.timeScale;
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-      while (next < workflows.length) {
+      while (next < workflows.length && open()) {
         const w = workflows[next++] as WorkflowSpec;
         await runWorkflow(w);
       }
@@ -170,6 +188,10 @@ export async function runWorkload(workflows: readonly WorkflowSpec[], o: RunOpti
         (w, i) =>
           new Promise<void>((resolve) => {
             const at = (arrivals[i] ?? 0) * 1000 * o.timeScale;
+            if (t0 + at >= deadline) {
+              resolve();
+              return;
+            }
             setTimeout(() => void runWorkflow(w).then(resolve), Math.max(0, t0 + at - performance.now()));
           }),
       ),
@@ -181,6 +203,7 @@ export async function runWorkload(workflows: readonly WorkflowSpec[], o: RunOpti
   return {
     calls,
     wallMs,
+    windowMs: Number.isFinite(deadline) ? deadline - t0 : 0,
     eventLoopDelayP50: lag.percentile(50) / 1e6,
     eventLoopDelayP99: lag.percentile(99) / 1e6,
   };

@@ -33,6 +33,7 @@ export interface WorkloadResult {
   mode: WorkloadRun['mode'];
   concurrency: number;
   rate: number;
+  durationSeconds: number;
   params: WorkloadRun['params'];
   workflows: number;
   calls: number;
@@ -65,7 +66,7 @@ export interface SuiteResult {
 
 export interface Progress {
   phase(text: string): void;
-  calls(done: number, total: number, failed: number): void;
+  calls(done: number, total: number, failed: number, elapsedS: number, durationS: number): void;
   done(): void;
 }
 
@@ -96,6 +97,7 @@ export async function runSuite(plan: SuitePlan, progress: Progress): Promise<Sui
           mode: run.mode,
           concurrency: run.concurrency,
           rate: run.rate,
+          durationSeconds: run.durationSeconds,
           params: run.params,
           workflows: workload.workflows.length,
           calls: totalCalls(workload.workflows),
@@ -140,7 +142,9 @@ export async function runSuite(plan: SuitePlan, progress: Progress): Promise<Sui
               tag: `${name}-${logic}`,
               streamEvery: c.streamEvery,
               rampSeconds: c.rampSeconds,
-              onCall: (done, total, failed) => progress.calls(done, total, failed),
+              durationSeconds: run.durationSeconds,
+              onCall: (done, total, failed, elapsed) =>
+                progress.calls(done, total, failed, elapsed, run.durationSeconds),
             });
             const report = await pods.collect();
             const clientCpu = process.cpuUsage(clientCpu0);

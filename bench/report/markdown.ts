@@ -19,7 +19,8 @@ function workloadShape(w: WorkloadResult): string {
     control: `${p.workflows} workflows × ${p.agents} calls, ${p.docTokens + p.taskTokens}-token prompts sharing nothing`,
     skew: `${p.hot} hot workflows × ${p.rounds} rounds × (${p.hotAgents} parallel agents with ${p.taskTokens * HOT_TASK_FACTOR}-token passages of their own + aggregator), ${p.workflows - p.hot} background 2-agent pipelines`,
   };
-  return `${shape[w.name]}; ${p.outputTokens} output tokens per call; ${load}; ${w.calls} calls; seed ${p.seed}.`;
+  const window = w.durationSeconds > 0 ? `; calls started in the first ${w.durationSeconds} s` : '';
+  return `${shape[w.name]}; ${p.outputTokens} output tokens per call; ${load}${window}; ${w.calls} calls in the sequence; seed ${p.seed}.`;
 }
 
 export function workloadTable(w: WorkloadResult): string {

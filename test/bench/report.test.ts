@@ -60,6 +60,7 @@ function workload(name: (typeof WORKLOAD_NAMES)[number], logics: LogicFigures[])
     mode: run.mode,
     concurrency: run.concurrency,
     rate: run.rate,
+    durationSeconds: run.durationSeconds,
     params: run.params,
     workflows: 1,
     calls: 10,
