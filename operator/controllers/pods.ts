@@ -68,6 +68,8 @@ export class PodsController {
   /** Pods in the table per pool, as last written: joins and losses are Events. */
   private readonly members: Map<string, Set<string>>;
   private readonly now: () => number;
+  /** The routing-table version of the last write (the same version back: nothing changed). */
+  private version = 0;
 
   constructor(deps: PodsControllerDeps) {
     this.deps = deps;
@@ -268,8 +270,12 @@ export class PodsController {
     const before = this.members.get(poolKey) ?? new Set<string>();
     const version = await this.deps.table.update({ put: [entry] }, now);
     this.members.set(poolKey, new Set(entry.pods.map((p) => p.name)));
-    this.deps.logger.debug('routing table written', { pool: poolKey, version, pods: entry.pods.length });
-    this.deps.metrics.tableWrites.inc();
+    // An unchanged entry leaves the version as it was: only changes count and are logged.
+    if (version !== this.version) {
+      this.deps.logger.debug('routing table changed', { pool: poolKey, version, pods: entry.pods.length });
+      this.deps.metrics.tableWrites.inc();
+    }
+    this.version = version;
     return before;
   }
 
