@@ -4,6 +4,7 @@ import { adminRouter } from './http/admin.ts';
 import { authenticate } from './http/auth.ts';
 import { bodyLog } from './http/body-log.ts';
 import { requestGuard } from './http/limits.ts';
+import { metricsHandler } from './http/metrics-access.ts';
 import { DASHBOARD_PATHS, dashboardRouter } from './dashboard/routes.ts';
 import { completionsHandler } from './http/completions.ts';
 import { errorHandler } from './http/errors.ts';
@@ -66,11 +67,7 @@ export function createApp(
     const status = !ready ? 'not ready' : detail.degraded === true ? 'degraded' : 'ready';
     res.status(ready ? 200 : 503).json({ status, ...detail });
   });
-  app.get('/metrics', async (_req, res) => {
-    await core.refreshGauges();
-    res.setHeader('content-type', core.metrics.registry.contentType);
-    res.send(await core.metrics.registry.metrics());
-  });
+  app.get('/metrics', metricsHandler(core));
 
   app.use(dashboardRouter(core));
   app.use('/v1', authenticate(core.keyring));
