@@ -45,8 +45,8 @@ app.kubernetes.io/part-of: workflow-router
 {{- end }}
 
 {{- define "wr.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "wr.name" .root }}
-app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/name: {{ include "wr.name" .root | quote }}
+app.kubernetes.io/instance: {{ .root.Release.Name | quote }}
 app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
@@ -120,8 +120,8 @@ WORKFLOW_<PROGRAM>_REDIS_URL variable. Call with (dict "root" $ "program" "ROUTE
 - name: REDIS_PASSWORD
   valueFrom:
     secretKeyRef:
-      name: {{ include "wr.redisPasswordSecret" .root }}
-      key: {{ $r.bundled.auth.existingSecretKey }}
+      name: {{ include "wr.redisPasswordSecret" .root | quote }}
+      key: {{ $r.bundled.auth.existingSecretKey | quote }}
 - name: WORKFLOW_{{ .program }}_REDIS_URL
   value: "redis://:$(REDIS_PASSWORD)@{{ include "wr.redisHost" .root }}:6379"
 {{- else }}
@@ -132,8 +132,8 @@ WORKFLOW_<PROGRAM>_REDIS_URL variable. Call with (dict "root" $ "program" "ROUTE
 - name: WORKFLOW_{{ .program }}_REDIS_URL
   valueFrom:
     secretKeyRef:
-      name: {{ include "wr.redisUrlSecret" .root }}
-      key: {{ $r.external.existingSecretKey }}
+      name: {{ include "wr.redisUrlSecret" .root | quote }}
+      key: {{ $r.external.existingSecretKey | quote }}
 {{- end }}
 {{- end }}
 
