@@ -5,6 +5,7 @@ import {
   type RoutingTable,
   type RoutingTableChange,
   type RoutingTableStore,
+  type RoutingTableUpdate,
 } from './routing-table.ts';
 
 /** The routing table in one process: for tests and for running the operator's logic without Redis. */
@@ -21,7 +22,7 @@ export class MemoryRoutingTable implements RoutingTableStore {
     return Promise.resolve({ version: this.version, updatedAt: this.updatedAt, pools });
   }
 
-  update(change: RoutingTableChange, now: number): Promise<number> {
+  update(change: RoutingTableChange, now: number): Promise<RoutingTableUpdate> {
     let changed = false;
     for (const pool of change.put ?? []) {
       const id = routingPoolId(pool);
@@ -38,7 +39,7 @@ export class MemoryRoutingTable implements RoutingTableStore {
         for (const listener of [...this.listeners]) listener(version);
       });
     }
-    return Promise.resolve(this.version);
+    return Promise.resolve({ version: this.version, changed });
   }
 
   subscribe(listener: (version: number | undefined) => void): () => void {

@@ -55,6 +55,12 @@ export interface RoutingTableChange {
   remove?: readonly string[];
 }
 
+/** The table's version after an update, and whether the update changed anything. */
+export interface RoutingTableUpdate {
+  version: number;
+  changed: boolean;
+}
+
 /**
  * Where the routing table lives. The operator writes it (one writer: the elected leader),
  * every router replica reads it and listens for announcements.
@@ -64,9 +70,9 @@ export interface RoutingTableStore {
   read(): Promise<RoutingTable>;
   /**
    * Applies a change atomically. Pools whose entry is unchanged are skipped; when anything
-   * changed the version increases and the new version is announced. Returns the version.
+   * changed the version increases and the new version is announced.
    */
-  update(change: RoutingTableChange, now: number): Promise<number>;
+  update(change: RoutingTableChange, now: number): Promise<RoutingTableUpdate>;
   /**
    * Calls `listener` with each announced version, and with `undefined` whenever the
    * subscription (re)connects (announcements may have been missed: re-read). Returns the

@@ -68,8 +68,6 @@ export class PodsController {
   /** Pods in the table per pool, as last written: joins and losses are Events. */
   private readonly members: Map<string, Set<string>>;
   private readonly now: () => number;
-  /** The routing-table version of the last write (the same version back: nothing changed). */
-  private version = 0;
 
   constructor(deps: PodsControllerDeps) {
     this.deps = deps;
@@ -268,14 +266,12 @@ export class PodsController {
   /** Writes the pool's entry; returns the pods it had before. */
   private async write(poolKey: string, entry: RoutingPool, now: number): Promise<Set<string>> {
     const before = this.members.get(poolKey) ?? new Set<string>();
-    const version = await this.deps.table.update({ put: [entry] }, now);
+    const { version, changed } = await this.deps.table.update({ put: [entry] }, now);
     this.members.set(poolKey, new Set(entry.pods.map((p) => p.name)));
-    // An unchanged entry leaves the version as it was: only changes count and are logged.
-    if (version !== this.version) {
+    if (changed) {
       this.deps.logger.debug('routing table changed', { pool: poolKey, version, pods: entry.pods.length });
       this.deps.metrics.tableWrites.inc();
     }
-    this.version = version;
     return before;
   }
 

@@ -44,7 +44,10 @@ function contract(name: string, make: () => Promise<RoutingTableStore>): void {
         assert.deepEqual(await table.read(), { version: 0, updatedAt: 0, pools: [] });
         const announced: (number | undefined)[] = [];
         table.subscribe((v) => announced.push(v));
-        assert.equal(await table.update({ put: [pool('b', ['b-0']), pool('a', ['a-0', 'a-1'])] }, 1000), 1);
+        assert.deepEqual(await table.update({ put: [pool('b', ['b-0']), pool('a', ['a-0', 'a-1'])] }, 1000), {
+          version: 1,
+          changed: true,
+        });
         const first = await table.read();
         assert.equal(first.version, 1);
         assert.equal(first.updatedAt, 1000);
@@ -55,13 +58,19 @@ function contract(name: string, make: () => Promise<RoutingTableStore>): void {
             ['b', ['b-0']],
           ],
         );
-        assert.equal(
+        assert.deepEqual(
           await table.update({ put: [pool('a', ['a-0', 'a-1'])] }, 2000),
-          1,
+          { version: 1, changed: false },
           'unchanged: no version',
         );
-        assert.equal(await table.update({ remove: ['default/missing'] }, 2000), 1);
-        assert.equal(await table.update({ put: [pool('a', ['a-0'], 2)], remove: ['default/b'] }, 3000), 2);
+        assert.deepEqual(await table.update({ remove: ['default/missing'] }, 2000), {
+          version: 1,
+          changed: false,
+        });
+        assert.deepEqual(await table.update({ put: [pool('a', ['a-0'], 2)], remove: ['default/b'] }, 3000), {
+          version: 2,
+          changed: true,
+        });
         const second = await table.read();
         assert.deepEqual(
           second.pools.map((p) => [p.name, p.pods.map((x) => x.name)]),

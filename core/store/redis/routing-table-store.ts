@@ -8,6 +8,7 @@ import {
   type RoutingTable,
   type RoutingTableChange,
   type RoutingTableStore,
+  type RoutingTableUpdate,
 } from '../../routing-table.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import {
@@ -115,7 +116,7 @@ export class RedisRoutingTable implements RoutingTableStore {
     };
   }
 
-  async update(change: RoutingTableChange, now: number): Promise<number> {
+  async update(change: RoutingTableChange, now: number): Promise<RoutingTableUpdate> {
     const put = change.put ?? [];
     const args = [
       String(now),
@@ -124,7 +125,8 @@ export class RedisRoutingTable implements RoutingTableStore {
       ...put.flatMap((pool) => [routingPoolId(pool), JSON.stringify(pool)]),
       ...(change.remove ?? []),
     ];
-    return asNumber(await this.run('updateRoutingTable', args), 'updateRoutingTable');
+    const [version, changed] = asArray(await this.run('updateRoutingTable', args), 'updateRoutingTable');
+    return { version: asNumber(version, 'routing version'), changed: asNumber(changed, 'changed') === 1 };
   }
 
   subscribe(listener: (version: number | undefined) => void): () => void {
