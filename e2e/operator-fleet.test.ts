@@ -400,10 +400,19 @@ describe(
         ),
       );
 
-      // New workflows are balanced by pinned workflows per pod: the empty newcomer gets them.
+      // New workflows with a prompt no pod has cached are placed by pinned workflows per pod:
+      // of three, the empty newcomer gets at least one.
       const [r1] = routers;
       assert.ok(r1);
-      for (let i = 0; i < 3; i++) await call(r1, `newcomer-${i}`, 'solo', `Fresh workflow ${i}.`);
+      for (let i = 0; i < 3; i++) {
+        await client(r1).chat.completions.create({
+          model: MODEL,
+          messages: [{ role: 'user', content: `Fresh workflow ${i}: a question nobody asked before.` }],
+          max_tokens: 4,
+          // @ts-expect-error: the router's extension field
+          workflow_metadata: { workflow_id: `newcomer-${i}`, agent_id: 'solo' },
+        });
+      }
       const onNewcomer = newcomer.stats().requests.filter((r) => r.status === 200).length;
       assert.ok(onNewcomer >= 1, 'the new pod received new workflows');
       // vllm-5 and one old pod routable; the unready one still counts in the total.
