@@ -228,9 +228,12 @@ describe(
       assert.equal(crds.length, 2);
       writeFileSync(
         join(work, 'crds.yaml'),
-        [...crds, SERVICE_MONITOR_CRD].map((o) => stringify(o)).join('---\n'),
+        [...crds, SERVICE_MONITOR_CRD].map((o) => stringify(o, { version: '1.1' })).join('---\n'),
       );
-      writeFileSync(join(work, 'chart.yaml'), rest.map((o) => stringify(o)).join('---\n'));
+      writeFileSync(
+        join(work, 'chart.yaml'),
+        rest.map((o) => stringify(o, { version: '1.1' })).join('---\n'),
+      );
 
       await kubectl.ok(['create', 'namespace', NS]);
       await kubectl.ok([
@@ -483,7 +486,7 @@ describe(
       const kubectl = new Kubectl(cluster.kubeconfigPath);
       try {
         // The Prometheus Operator's CRD, which a cluster with monitoring has.
-        await kubectl.ok(['apply', '-f', '-'], stringify(SERVICE_MONITOR_CRD));
+        await kubectl.ok(['apply', '-f', '-'], stringify(SERVICE_MONITOR_CRD, { version: '1.1' }));
         const ns = 'llm-helm';
         const installed = await helm.ok([
           'install',

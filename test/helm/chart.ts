@@ -128,7 +128,8 @@ function withValuesFile<T>(values: object, run: (args: string[]) => T): T {
   const dir = mkdtempSync(join(tmpdir(), 'helm-values-'));
   try {
     const file = join(dir, 'values.yaml');
-    writeFileSync(file, stringify(values));
+    // YAML 1.1 as Helm reads it: strings such as `off` or `y` are quoted.
+    writeFileSync(file, stringify(values, { version: '1.1' }));
     return run(['--values', file]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
