@@ -4,14 +4,16 @@
 // calls at once would starve in-process pods, and the routers' probes would time out). Each replica keeps its port across restarts, so a test can stop it
 // (SIGTERM: router.close() flushes its statistics), kill it (SIGKILL) and start it again at the
 // same URL. Every child is SIGKILLed when the test process exits, so a failing test leaves no
-// router behind.
+// router behind. Replicas probe their pods at the default interval (5 s): on a machine busy
+// with a thousand calls, faster probes time out and take healthy pods out, which re-pins
+// workflows and is not what these tests are about.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import OpenAI from 'openai';
 import { Cluster, Redis } from 'ioredis';
 import type { RequestRecord } from '../../sim/server.ts';
 import type { RedisClusterServers, RedisServer } from './redis.ts';
-import { freePort, http, MODEL, NODE, REPO_ROOT, records, type HttpAnswer } from './router.ts';
+import { http, MODEL, NODE, REPO_ROOT, records, type HttpAnswer } from './router.ts';
 
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -105,7 +107,7 @@ export interface RouterProcess {
   running(): boolean;
   /** What the process wrote (stdout and stderr), most recent last. */
   output(): string;
-  /** Spawns the process (again) on its port; resolves once it prints `listening on`. */
+  /** Spawns the process again on its port; resolves once it prints `listening on`. */
   start(): Promise<void>;
   /** SIGTERM (graceful: the router closes and flushes its statistics); resolves with the exit code. */
   stop(): Promise<number | null>;
@@ -120,21 +122,23 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-/** A router process with `args` (besides host and port); not started until start(). */
-export async function routerProcess(args: readonly string[], port?: number): Promise<RouterProcess> {
-  const p = port ?? (await freePort());
-  const url = `http://127.0.0.1:${p}`;
+/**
+ * Starts a router process with `args` (besides host and port). The first start listens on a
+ * port the OS picks (`--port 0`, read back from the `listening on` line, so no other process can
+ * take it in between); restarts reuse that port.
+ */
+export async function startRouterProcess(args: readonly string[]): Promise<RouterProcess> {
   let child: ChildProcess | undefined;
   let log = '';
   const keep = (chunk: Buffer): void => {
     log += chunk.toString();
     if (log.length > 64_000) log = log.slice(-32_000);
   };
-  const start = async (): Promise<void> => {
-    if (child && child.exitCode === null && child.signalCode === null) throw new Error(`${url} is running`);
+  /** One spawn on `port`; resolves with the URL it listens on. */
+  const spawnOn = async (port: number): Promise<string> => {
     const proc = spawn(
       NODE,
-      ['bin/workflow-router.js', '--host', '127.0.0.1', '--port', String(p), ...args],
+      ['bin/workflow-router.js', '--host', '127.0.0.1', '--port', String(port), ...args],
       {
         cwd: REPO_ROOT,
         env: cleanEnv(),
@@ -146,24 +150,38 @@ export async function routerProcess(args: readonly string[], port?: number): Pro
     proc.once('exit', () => children.delete(proc));
     proc.stderr.on('data', keep);
     let stdout = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`router ${url} did not start in 30 s:\n${log}`)),
-        30_000,
-      );
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`router did not start in 30 s:\n${log}`)), 30_000);
       proc.stdout.on('data', (chunk: Buffer) => {
         keep(chunk);
         stdout += chunk.toString();
-        if (/workflow-router: listening on http:\/\/\S+/.test(stdout)) {
+        const m = /workflow-router: listening on (http:\/\/\S+)/.exec(stdout);
+        if (m?.[1]) {
           clearTimeout(timer);
-          resolve();
+          resolve(m[1]);
         }
       });
       proc.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`router ${url} exited (${code ?? signal}) before listening:\n${log}`));
+        reject(new Error(`router exited (${code ?? signal}) before listening:\n${log}`));
       });
     });
+  };
+  const url = await spawnOn(0);
+  const port = Number(new URL(url).port);
+  const running = (): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
+  const start = async (): Promise<void> => {
+    if (running()) throw new Error(`${url} is running`);
+    // The port was ours a moment ago; if something grabbed it meanwhile, wait for it to go.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await spawnOn(port);
+        return;
+      } catch (error) {
+        if (attempt >= 20 || !String(error).includes('EADDRINUSE')) throw error;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
   };
   const stop = async (): Promise<number | null> => {
     const proc = child;
@@ -183,10 +201,10 @@ export async function routerProcess(args: readonly string[], port?: number): Pro
   };
   return {
     url,
-    port: p,
+    port,
     baseURL: `${url}/v1`,
     client: new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 60_000 }),
-    running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
+    running,
     output: () => log,
     start,
     stop,
@@ -234,8 +252,6 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     MODEL,
     '--log-level',
     'error',
-    '--health-check-interval',
-    '0.5',
     ...redisArgs(options.redis, options.prefix ?? 'wr:'),
     ...(options.args ?? []),
   ];
@@ -244,8 +260,11 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     await pods.close();
   };
   try {
-    for (let i = 0; i < (options.replicas ?? 3); i++) routers.push(await routerProcess(args));
-    await Promise.all(routers.map((r) => r.start()));
+    const started = await Promise.allSettled(
+      Array.from({ length: options.replicas ?? 3 }, () => startRouterProcess(args)),
+    );
+    for (const result of started) if (result.status === 'fulfilled') routers.push(result.value);
+    for (const result of started) if (result.status === 'rejected') throw result.reason;
   } catch (error) {
     await close();
     throw error;
