@@ -509,6 +509,12 @@ describe(
         assert.ok(password);
         assert.ok(api.get('apps/v1', 'statefulsets', ns, 'wr2-workflow-router-redis'));
         assert.ok(api.get(GROUP, 'vllmpools', ns, 'llama-8b'));
+        // The Workflow the NOTES tell the user to apply is accepted as printed.
+        const manifest = /<<'EOF'\n([\s\S]*?)\nEOF\n/.exec(installed)?.[1];
+        assert.ok(manifest, 'NOTES show a Workflow manifest');
+        await kubectl.ok(['apply', '-n', ns, '-f', '-'], manifest);
+        const wf = api.get(GROUP, 'workflows', ns, 'financial-analysis');
+        assert.equal((wf?.spec as { poolRef: string }).poolRef, 'llama-8b');
 
         await helm.ok([
           'upgrade',

@@ -642,8 +642,9 @@ describe('helm chart: NOTES', { skip }, () => {
     const notes = r.stdout.slice(r.stdout.indexOf('NOTES:'));
     assert.match(notes, /http:\/\/wr-workflow-router\.llm\.svc\/v1/);
     assert.match(notes, /kubectl -n llm port-forward svc\/wr-workflow-router 8001:80/);
-    assert.match(notes, /kubectl describe workflow financial-analysis/);
-    assert.match(notes, /\/v1\/workflows\/<workflow-id>\/status/);
+    assert.match(notes, /kubectl -n llm describe workflow financial-analysis/);
+    assert.match(notes, /poolRef: <your pool>/);
+    assert.match(notes, /\/v1\/workflows\/financial-analysis\/status/);
     assert.match(notes, /No API keys are configured/);
     const withKeys = helm(['install', 'wr', CHART, '--namespace', 'llm', '--dry-run=client', '--set', 'router.apiKeys.enabled=true,router.apiKeys.existingSecret=k']);
     assert.match(withKeys.stdout, /Authorization: Bearer \$API_KEY/);
