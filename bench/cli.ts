@@ -202,7 +202,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
     values['overhead-only'] === true ||
     (values['no-overhead'] !== true && (values.overhead === true || !single));
   const overheadSeconds =
-    positive('overhead-seconds', values['overhead-seconds'], false) ?? (quick ? 1.5 : 5);
+    positive('overhead-seconds', values['overhead-seconds'], false) ?? (quick ? 1 : 4);
   const overhead = overheadOn
     ? {
         logics,
