@@ -30,6 +30,8 @@ export interface CallToPlace {
       }
     | undefined;
   sessionKey: string | undefined;
+  /** The workflow's declared VllmPool: only its pods are candidates (k8s discovery). */
+  poolRef?: string | undefined;
   promptHashes: readonly number[];
   promptTokens: number;
 }
@@ -85,7 +87,7 @@ export class RoutingService {
       return this.placeDegraded(call, call.workflow.key, call.workflow.init, excluded);
     const counts =
       pinning && call.workflow?.pinnedPod === undefined ? await this.podPinCounts() : this.pinCounts.counts;
-    const pods = this.snapshots(counts, excluded, call.model);
+    const pods = this.snapshots(counts, excluded, call.model, call.poolRef);
     const request = this.request(call, pods, pinning);
     const profile = profileForCall(this.config.routingLogic, pinning, this.config);
     const decision = this.decide(profile, request, pods);
@@ -113,7 +115,7 @@ export class RoutingService {
     init: WorkflowInit,
     excluded: ReadonlySet<string>,
   ): PlacedCall {
-    const pods = this.snapshots({}, excluded, call.model);
+    const pods = this.snapshots({}, excluded, call.model, call.poolRef);
     const candidates = pods.filter((p) => p.healthy && !p.draining && p.models.includes(call.model));
     const chosen = this.degraded.pick(key, candidates, init);
     if (!chosen) {
@@ -200,8 +202,9 @@ export class RoutingService {
     counts: Record<string, number>,
     excluded: ReadonlySet<string>,
     model: string,
+    poolRef?: string,
   ): PodSnapshot[] {
-    const pods = this.pool.all();
+    const pods = this.inPool(this.pool.all(), poolRef);
     const panic = !pods.some(
       (p) => p.healthy && !p.draining && !excluded.has(p.id) && p.models.includes(model),
     );
@@ -210,6 +213,16 @@ export class RoutingService {
       if (excluded.has(pod.id)) return { ...snapshot, healthy: false };
       return panic && pod.ejected ? { ...snapshot, healthy: true } : snapshot;
     });
+  }
+
+  /**
+   * A workflow with a poolRef runs on that pool's pods only. Pools are matched by name (the
+   * Workflow and its pool share a namespace); with static discovery pods carry no pools and the
+   * reference is ignored.
+   */
+  private inPool<P extends { pools: string[] }>(pods: P[], poolRef: string | undefined): P[] {
+    if (poolRef === undefined || !pods.some((p) => p.pools.length > 0)) return pods;
+    return pods.filter((p) => p.pools.includes(poolRef));
   }
 
   private request(call: CallToPlace, pods: readonly PodSnapshot[], pinning: boolean): SchedulingRequest {

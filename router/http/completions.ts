@@ -223,6 +223,7 @@ async function proxyCall(core: RouterCore, req: Request, res: Response, call: Ca
               }
             : undefined,
           sessionKey: headerValue(req, core.config.sessionKey),
+          poolRef: call.record?.spec?.poolRef,
           promptHashes: hashes,
           promptTokens,
         },

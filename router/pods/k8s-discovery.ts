@@ -89,9 +89,11 @@ export class K8sDiscovery {
   /** Makes the pool match the table's routable pods. */
   apply(table: RoutingTable): void {
     const routable = new Map<string, RoutingPod>();
+    const poolsOf = new Map<string, string[]>();
     for (const pool of table.pools) {
       for (const pod of pool.pods) {
         if (!pod.ready || !pod.healthy) continue;
+        poolsOf.set(pod.name, [...(poolsOf.get(pod.name) ?? []), pool.name]);
         const seen = routable.get(pod.name);
         // A pod selected by two pools serves the models of both.
         routable.set(
@@ -105,6 +107,7 @@ export class K8sDiscovery {
       const pod = this.pool.upsert(entry.name, entry.url, entry.models);
       if (known !== pod || pod.draining) this.logger.info('pod joined', { pod: entry.name, url: entry.url });
       pod.draining = false;
+      pod.pools = poolsOf.get(entry.name) ?? [];
       if (entry.probedAt > (this.probedAt.get(entry.name) ?? -1) || pod !== known) {
         pod.markUp();
         pod.scraped = {

@@ -19,6 +19,8 @@ export class Pod {
   readonly id: string;
   readonly url: string;
   models: string[];
+  /** VllmPools (by name) that select this pod; empty with static discovery. */
+  pools: string[] = [];
   /** The last probe's (or the routing table's) verdict; a refused connection also clears it. */
   private probedUp = true;
   private probeReason: DownReason = undefined;
