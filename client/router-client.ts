@@ -78,6 +78,20 @@ const broadcastSchema = z.object({
   refused: z.array(z.string()),
 });
 
+function endReason(data: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(data);
+    return parsed !== null &&
+      typeof parsed === 'object' &&
+      'reason' in parsed &&
+      typeof parsed.reason === 'string'
+      ? parsed.reason
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Statuses worth waiting out when a stream (re)connects. */
 const TRANSIENT = new Set([429, 502, 503, 504]);
 
@@ -202,8 +216,9 @@ export class WorkflowRouterClient {
   /**
    * An agent's messages as they arrive (server-sent events). When the connection drops, the
    * iterator reconnects and resumes after the last message it yielded (`Last-Event-ID`), so
-   * nothing is skipped or repeated. It ends when `signal` aborts, when the workflow is deleted,
-   * or (with `maxReconnects`) after that many failed connections in a row.
+   * nothing is skipped or repeated; a replica that shuts down is followed to the next one. It
+   * ends when `signal` aborts, when the workflow is deleted, or (with `maxReconnects`) after
+   * that many failed connections in a row.
    */
   async *streamMessages(
     workflowId: string,
@@ -233,7 +248,11 @@ export class WorkflowRouterClient {
         } else {
           failures = 0;
           for await (const event of readSse(res.body, parser)) {
-            if (event.event === 'end') return;
+            // `end` for a deleted workflow is final; any other (a replica shutting down) is not.
+            if (event.event === 'end') {
+              if (endReason(event.data) === 'workflow deleted') return;
+              break;
+            }
             // An `error` event: the router lost its store; reconnecting resumes.
             if (event.event === 'error') break;
             if (event.event !== 'message') continue;

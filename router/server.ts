@@ -90,6 +90,8 @@ export async function startRouter(config: RouterConfig, deps: RouterDeps = {}): 
     },
     close: async () => {
       closing = true;
+      // Long polls and event streams end now rather than hold the close up (or outlive the store).
+      core.draining.abort();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

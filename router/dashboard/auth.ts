@@ -23,7 +23,8 @@ export function dashboardAuth(keys: Keyring | readonly string[]) {
     try {
       bearer(req, res, (error?: unknown) => {
         if (error !== undefined) return next(error);
-        if (callerOf(req).role !== 'admin') return next(forbidden('the dashboard needs an admin key', 'admin_required'));
+        if (callerOf(req).role !== 'admin')
+          return next(forbidden('the dashboard needs an admin key', 'admin_required'));
         next();
       });
     } catch (error) {

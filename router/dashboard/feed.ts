@@ -76,9 +76,23 @@ export class DashboardFeeds {
   private readonly build: (tenant: string) => Promise<DashboardSnapshot>;
   private readonly intervalMs: number;
 
-  constructor(build: (tenant: string) => Promise<DashboardSnapshot>, intervalMs = 1000) {
+  constructor(
+    build: (tenant: string) => Promise<DashboardSnapshot>,
+    draining: AbortSignal,
+    intervalMs = 1000,
+  ) {
     this.build = build;
     this.intervalMs = intervalMs;
+    // A replica that drains or closes ends its streams; pages reconnect (to another replica).
+    draining.addEventListener('abort', () => this.endAll(), { once: true });
+  }
+
+  private endAll(): void {
+    for (const feed of this.feeds.values()) {
+      feed.stop();
+      for (const res of feed.subscribers) res.end();
+    }
+    this.feeds.clear();
   }
 
   /** Holds the response open as an event stream until the page goes away. */

@@ -38,7 +38,7 @@ function sendAsset(res: Response, path: string): void {
 export function dashboardRouter(core: RouterCore): Router {
   const router = Router();
   const auth = dashboardAuth(core.keyring);
-  const feeds = new DashboardFeeds((tenant) => buildSnapshot(core, tenant));
+  const feeds = new DashboardFeeds((tenant) => buildSnapshot(core, tenant), core.draining.signal);
 
   for (const path of Object.keys(ASSETS)) {
     router.get(path, auth, (_req, res) => sendAsset(res, path));
