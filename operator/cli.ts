@@ -116,6 +116,22 @@ function program(): Command {
       ),
     )
     .addOption(
+      flag('redis-username', 'user', 'Redis ACL user for Sentinel or Cluster nodes (a URL carries its own)'),
+    )
+    .addOption(
+      flag(
+        'redis-password',
+        'password',
+        'Redis password for Sentinel or Cluster nodes; prefer the environment variable',
+      ),
+    )
+    .addOption(flag('redis-sentinel-password', 'password', 'password of the Sentinels themselves'))
+    .addOption(
+      new Option('--redis-tls', 'TLS to Sentinel or Cluster nodes (rediss:// implies it)').env(
+        envName('redis-tls'),
+      ),
+    )
+    .addOption(
       flag('redis-prefix', 'prefix', 'prefix of every Redis key (as the routers)').default(d.redisPrefix),
     )
     .addOption(
@@ -191,6 +207,10 @@ interface ParsedFlags {
   redisSentinels?: { host: string; port: number }[];
   redisSentinelName?: string;
   redisClusterNodes?: { host: string; port: number }[];
+  redisUsername?: string;
+  redisPassword?: string;
+  redisSentinelPassword?: string;
+  redisTls?: boolean;
   redisPrefix: string;
   leaderElect: boolean;
   leaseName: string;
@@ -258,6 +278,10 @@ export function parseCli(argv: readonly string[]): CliResult {
       redisSentinels: f.redisSentinels ?? [],
       redisSentinelName: f.redisSentinelName,
       redisClusterNodes: f.redisClusterNodes ?? [],
+      redisUsername: f.redisUsername,
+      redisPassword: f.redisPassword,
+      redisSentinelPassword: f.redisSentinelPassword,
+      redisTls: f.redisTls === true,
       redisPrefix: f.redisPrefix,
       leaderElect: f.leaderElect,
       leaseName: f.leaseName,

@@ -1,3 +1,4 @@
+import { redisOptions } from '../core/redis-settings.ts';
 import { createRedisRoutingTable } from '../core/store/redis/routing-table-store.ts';
 import { createRedisStore } from '../core/store/redis/redis-store.ts';
 import type { RoutingTableStore } from '../core/routing-table.ts';
@@ -87,13 +88,7 @@ export class Operator {
   static async start(config: OperatorConfig, deps: OperatorDeps = {}): Promise<Operator> {
     const logger = deps.logger ?? createLogger(config.logLevel);
     const kube = deps.kube ?? Kube.load(config.kubeconfig);
-    const redis = {
-      ...(config.redisUrl !== undefined ? { url: config.redisUrl } : {}),
-      ...(config.redisSentinels.length > 0 ? { sentinels: config.redisSentinels } : {}),
-      ...(config.redisSentinelName !== undefined ? { sentinelName: config.redisSentinelName } : {}),
-      ...(config.redisClusterNodes.length > 0 ? { clusterNodes: config.redisClusterNodes } : {}),
-      prefix: config.redisPrefix,
-    };
+    const redis = redisOptions(config);
     const store = deps.store ?? (await createRedisStore(redis));
     let table: RoutingTableStore;
     try {

@@ -1,3 +1,4 @@
+import { redisOptions } from '../../core/redis-settings.ts';
 import { createRedisRoutingTable } from '../../core/store/redis/routing-table-store.ts';
 import type { RoutingPod, RoutingTable, RoutingTableStore } from '../../core/routing-table.ts';
 import type { RouterConfig } from '../config.ts';
@@ -152,13 +153,7 @@ export async function startK8sDiscovery(
   logger: Logger,
   options: K8sDiscoveryOptions = {},
 ): Promise<K8sDiscovery> {
-  const table = await createRedisRoutingTable({
-    ...(config.redisUrl !== undefined ? { url: config.redisUrl } : {}),
-    ...(config.redisSentinels.length > 0 ? { sentinels: config.redisSentinels } : {}),
-    ...(config.redisSentinelName !== undefined ? { sentinelName: config.redisSentinelName } : {}),
-    ...(config.redisClusterNodes.length > 0 ? { clusterNodes: config.redisClusterNodes } : {}),
-    prefix: config.redisPrefix,
-  });
+  const table = await createRedisRoutingTable(redisOptions(config));
   const discovery = new K8sDiscovery(table, pool, logger, options);
   try {
     await discovery.start();
