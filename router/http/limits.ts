@@ -9,8 +9,11 @@ import type { SafetyConfig } from '../safety-config.ts';
 const REJECTED = Symbol('rejected');
 type TrackedSocket = Socket & { [REJECTED]?: true };
 
-/** A response written straight on the socket, in OpenAI's error shape, when no request exists yet. */
-function rawError(status: number, error: ApiError, extraHeaders: string[] = []): string {
+/**
+ * A response written straight on the socket, in OpenAI's error shape, when no request exists
+ * yet; without the body when the request was a HEAD (its client would choke on one).
+ */
+function rawError(status: number, error: ApiError, extraHeaders: string[] = [], head = false): string {
   const body = JSON.stringify(error.toBody());
   return [
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
@@ -19,7 +22,7 @@ function rawError(status: number, error: ApiError, extraHeaders: string[] = []):
     'Connection: close',
     ...extraHeaders,
     '',
-    body,
+    head ? '' : body,
   ].join('\r\n');
 }
 
@@ -143,8 +146,24 @@ export function createHttpServer(
       return;
     }
     const { status, error: apiError } = parserError(error.code);
-    socket.end(rawError(status, apiError));
+    const raw = (error as { rawPacket?: unknown }).rawPacket;
+    const head = Buffer.isBuffer(raw) && raw.subarray(0, 5).toString('latin1') === 'HEAD ';
+    socket.end(rawError(status, apiError, [], head));
     socket.setTimeout(1000, () => socket.destroy());
+  });
+
+  // An Expect other than 100-continue: Node would answer a bare 417.
+  server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    const body = JSON.stringify(
+      new ApiError(417, 'invalid_request_error', 'unsupported Expect header', {
+        code: 'expectation_failed',
+      }).toBody(),
+    );
+    res.writeHead(417, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
   });
 
   return { server, connections: () => total };

@@ -8,6 +8,7 @@ import https from 'node:https';
 import type { Pod } from '../pods/pod.ts';
 import { ENDPOINT_PATHS } from '../prompt.ts';
 import type { ResponseTap } from './response-tap.ts';
+import { normalizeErrorBody } from './upstream-errors.ts';
 
 /** How one attempt to relay a call to a pod ended. */
 export type ForwardOutcome =
@@ -234,6 +235,8 @@ export class Forwarder {
     state.phase = 'responding';
     state.response = response;
     const status = response.statusCode ?? 502;
+    // Held until complete: a non-streamed answer, and any error answer (rewritten into OpenAI's shape).
+    const held = !call.streaming || status >= 400;
     const armIdle = (): void => this.arm(state, call.timeoutMs, () => this.onTimeout(state, 'idle'));
     armIdle();
     const chunks: Buffer[] = [];
@@ -245,11 +248,12 @@ export class Forwarder {
         first = false;
         call.onFirstByte();
       }
-      const out = call.tap.push(chunk);
-      if (!call.streaming) {
+      if (held) {
+        if (!call.streaming) call.tap.push(chunk);
         chunks.push(chunk);
         return;
       }
+      const out = call.tap.push(chunk);
       if (!call.res.headersSent) this.writeHead(call, response, status);
       if (out.length > 0 && !call.res.write(out)) {
         // The client reads slower than the pod writes: hold the pod, not the bytes.
@@ -265,9 +269,10 @@ export class Forwarder {
     response.on('end', () => {
       if (state.settled) return;
       this.disarm(state);
-      if (!call.streaming) {
-        const body = Buffer.concat(chunks);
-        this.writeHead(call, response, status, body.length);
+      if (held) {
+        const raw = Buffer.concat(chunks);
+        const body = status >= 400 ? Buffer.from(normalizeErrorBody(status, raw)) : raw;
+        this.writeHead(call, response, status, body.length, status >= 400);
         call.res.write(body);
       } else {
         if (!call.res.headersSent) this.writeHead(call, response, status);
@@ -292,14 +297,21 @@ export class Forwarder {
     response.on('error', () => this.failMidStream(state, 'ECONNRESET'));
   }
 
-  private writeHead(call: ForwardCall, response: IncomingMessage, status: number, length?: number): void {
+  private writeHead(
+    call: ForwardCall,
+    response: IncomingMessage,
+    status: number,
+    length?: number,
+    json = false,
+  ): void {
     const { res } = call;
     res.statusCode = status;
     for (const [name, value] of Object.entries(response.headers)) {
       if (value !== undefined && !HOP_BY_HOP.has(name)) res.setHeader(name, value);
     }
     if (length !== undefined) res.setHeader('content-length', String(length));
-    if (call.streaming) {
+    if (json) res.setHeader('content-type', 'application/json; charset=utf-8');
+    if (call.streaming && !json) {
       res.setHeader('x-accel-buffering', 'no');
       res.flushHeaders();
     }

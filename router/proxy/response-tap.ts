@@ -1,4 +1,5 @@
 import type { CallUsage } from '../../core/store/records.ts';
+import { normalizeError } from './upstream-errors.ts';
 
 /**
  * Reads a pod's response as it streams past: the usage (for statistics) and, when the workflow
@@ -36,7 +37,7 @@ export class ResponseTap {
       if (end < 0) break;
       const event = this.pending.slice(0, end + 2);
       this.pending = this.pending.slice(end + 2);
-      if (this.readEvent(event)) out += event;
+      out += this.readEvent(event) ?? '';
     }
     return out;
   }
@@ -45,33 +46,46 @@ export class ResponseTap {
   flush(): string {
     const rest = this.pending;
     this.pending = '';
-    if (rest !== '' && this.readEvent(rest)) return rest;
-    return '';
+    return rest === '' ? '' : (this.readEvent(rest) ?? '');
   }
 
-  /** Parses one SSE event; false when it must not reach the client. */
-  private readEvent(event: string): boolean {
-    const dataLine = event.split('\n').find((l) => l.startsWith('data:'));
-    if (dataLine === undefined) return true;
+  /**
+   * Parses one SSE event; returns what the client gets: the event, the event with a pod's error
+   * rewritten into OpenAI's shape, or undefined when it must not reach the client.
+   */
+  private readEvent(event: string): string | undefined {
+    const lines = event.split('\n');
+    const dataLine = lines.find((l) => l.startsWith('data:'));
+    if (dataLine === undefined) return event;
     const data = dataLine.slice(5).trim();
     if (data === '[DONE]') {
       this.doneSeen = true;
-      return true;
+      return event;
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(data);
     } catch {
-      return true;
+      return event;
     }
-    if (parsed === null || typeof parsed !== 'object') return true;
-    if ('error' in parsed) this.streamError = parsed.error;
+    if (parsed === null || typeof parsed !== 'object') return event;
+    if ('error' in parsed) {
+      this.streamError = parsed.error;
+      const error = normalizeError(parsed.error, 500) ?? {
+        message: 'the model server reported an error in the stream',
+        type: 'upstream_error',
+        param: null,
+        code: 'upstream_error',
+      };
+      const rest = lines.filter((l) => l !== '' && !l.startsWith('data:'));
+      return `${[...rest, `data: ${JSON.stringify({ error })}`].join('\n')}\n\n`;
+    }
     const usage = readUsage(parsed);
     if (usage) this.usageSeen = usage;
     if (this.collectText) this.text += deltaText(parsed);
     const choices = 'choices' in parsed ? parsed.choices : undefined;
     const usageOnly = usage !== undefined && Array.isArray(choices) && choices.length === 0;
-    return !(usageOnly && this.dropUsageChunk);
+    return usageOnly && this.dropUsageChunk ? undefined : event;
   }
 
   usage(): CallUsage | undefined {

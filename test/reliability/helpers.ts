@@ -169,9 +169,14 @@ export interface RawAnswer {
  * Sends raw bytes on a fresh TCP connection and reads one response (Content-Length or
  * chunked bodies), or whatever arrived when the server closed the connection.
  */
-export function rawRequest(port: number, bytes: string | Buffer, timeoutMs = 15_000): Promise<RawAnswer> {
+export function rawRequest(
+  port: number,
+  bytes: string | Buffer,
+  timeoutMs = 15_000,
+  options: { halfClose?: boolean } = {},
+): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
+    const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
     let data = Buffer.alloc(0);
     let done = false;
     const finish = (cut: boolean): void => {
@@ -187,7 +192,10 @@ export function rawRequest(port: number, bytes: string | Buffer, timeoutMs = 15_
       socket.destroy();
       reject(new Error(`no answer in ${timeoutMs} ms to ${JSON.stringify(String(bytes).slice(0, 200))}`));
     }, timeoutMs);
-    socket.on('connect', () => socket.write(bytes));
+    socket.on('connect', () => {
+      if (options.halfClose) socket.end(bytes);
+      else socket.write(bytes);
+    });
     socket.on('data', (chunk: Buffer) => {
       data = Buffer.concat([data, chunk]);
       if (complete(data)) finish(false);
@@ -235,6 +243,8 @@ function complete(data: Buffer): boolean {
   const split = splitHead(data);
   if (!split) return false;
   const headers = headersOf(split.head);
+  // An event stream may never end: its head is the answer.
+  if (headers['content-type']?.startsWith('text/event-stream')) return true;
   if (headers['transfer-encoding']?.includes('chunked')) return dechunk(split.body).complete;
   if (headers['content-length'] !== undefined) return split.body.length >= Number(headers['content-length']);
   return /^HTTP\/1\.1 (1\d\d|204|304)/.test(split.head);
