@@ -43,6 +43,7 @@ const DIGEST = createHash('sha256').update('sk-acme-admin-0001').digest('hex');
 const USER_SECRETS = new Map<string, Record<string, string>>([
   ['my-redis', { password: 'user-password' }],
   ['redis-conn', { url: 'rediss://:pw@redis.example.com:6380/2' }],
+  ['sentinel-auth', { 'redis-password': 'node-pw', 'sentinel-password': 'sentinel-pw' }],
   ['router-keys', { 'keys.yaml': `keys:\n  - sha256: ${DIGEST}\n    tenant: acme\n    role: admin\n` }],
 ]);
 
@@ -78,7 +79,11 @@ const COMBINATIONS: Record<string, object> = {
   'external Redis Sentinel': {
     redis: {
       mode: 'external',
-      external: { sentinel: { hosts: ['sentinel-0.redis:26379', 'sentinel-1.redis:26379'], masterName: 'mymaster' } },
+      external: {
+        sentinel: { hosts: ['sentinel-0.redis:26379', 'sentinel-1.redis:26379'], masterName: 'mymaster' },
+        auth: { username: 'router', existingSecret: 'sentinel-auth', sentinelPasswordKey: 'sentinel-password' },
+        tls: true,
+      },
     },
   },
   'external Redis Cluster': {
@@ -346,6 +351,10 @@ describe('helm chart: lint and render', { skip }, () => {
         sentinels: c.redisSentinels,
         sentinelName: c.redisSentinelName,
         cluster: c.redisClusterNodes,
+        username: c.redisUsername,
+        password: c.redisPassword,
+        sentinelPassword: c.redisSentinelPassword,
+        tls: c.redisTls,
         prefix: c.redisPrefix,
       });
       assert.deepEqual(pick(r), pick(o), 'router and operator share one Redis');
@@ -373,6 +382,10 @@ describe('helm chart: lint and render', { skip }, () => {
       ],
       sentinelName: 'mymaster',
       cluster: [],
+      username: 'router',
+      password: 'node-pw',
+      sentinelPassword: 'sentinel-pw',
+      tls: true,
       prefix: 'wr:',
     });
     assert.equal(redisOf(rendered.get('external Redis Cluster') ?? []).cluster.length, 3);

@@ -110,6 +110,12 @@ WORKFLOW_<PROGRAM>_REDIS_URL variable. Call with (dict "root" $ "program" "ROUTE
 {{- if $r.external.cluster.nodes }}
 - {{ include "wr.arg" (list "redis-cluster-nodes" (join "," $r.external.cluster.nodes)) }}
 {{- end }}
+{{- if $r.external.auth.username }}
+- {{ include "wr.arg" (list "redis-username" $r.external.auth.username) }}
+{{- end }}
+{{- if $r.external.tls }}
+- --redis-tls
+{{- end }}
 {{- end }}
 {{- end }}
 
@@ -134,6 +140,20 @@ WORKFLOW_<PROGRAM>_REDIS_URL variable. Call with (dict "root" $ "program" "ROUTE
     secretKeyRef:
       name: {{ include "wr.redisUrlSecret" .root | quote }}
       key: {{ $r.external.existingSecretKey | quote }}
+{{- end }}
+{{- if and (eq $r.mode "external") $r.external.auth.existingSecret }}
+- name: WORKFLOW_{{ .program }}_REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $r.external.auth.existingSecret | quote }}
+      key: {{ $r.external.auth.passwordKey | quote }}
+{{- if $r.external.auth.sentinelPasswordKey }}
+- name: WORKFLOW_{{ .program }}_REDIS_SENTINEL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $r.external.auth.existingSecret | quote }}
+      key: {{ $r.external.auth.sentinelPasswordKey | quote }}
+{{- end }}
 {{- end }}
 {{- end }}
 
