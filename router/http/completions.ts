@@ -193,7 +193,10 @@ async function proxyCall(core: RouterCore, req: Request, res: Response, call: Ca
   callTrace.inject(headers);
   const pinning = call.key !== undefined && pins(call.strategy);
   const abort = new AbortController();
-  res.once('close', () => abort.abort());
+  // An answered call has nothing to cancel (and abort() builds a DOMException: ~3% of the CPU).
+  res.once('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
 
   if (call.key)
     core.workflows.stats.add({
