@@ -40,7 +40,8 @@ bench/results/<name>.json, .md and .svg.
   --overhead / --no-overhead  run the router-overhead microbenchmark (default: on for --quick and
                               for a full run, off when --workload is given)
   --overhead-only             only the microbenchmark
-  --overhead-seconds <s>      seconds per measurement
+  --overhead-seconds <s>      seconds per measurement and round
+  --overhead-rounds <n>       rounds (targets measured in turn each round) [2]
   --overhead-rate <n>         calls/s of the latency measurement [1000]
   --overhead-connections <n>  connections of the capacity measurement [32]
   --name <name>               results file name [quick, full, or from the workloads]
@@ -117,6 +118,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
       'no-overhead': { type: 'boolean' },
       'overhead-only': { type: 'boolean' },
       'overhead-seconds': { type: 'string' },
+      'overhead-rounds': { type: 'string' },
       'overhead-rate': { type: 'string' },
       'overhead-connections': { type: 'string' },
       name: { type: 'string' },
@@ -202,13 +204,14 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
     values['overhead-only'] === true ||
     (values['no-overhead'] !== true && (values.overhead === true || !single));
   const overheadSeconds =
-    positive('overhead-seconds', values['overhead-seconds'], false) ?? (quick ? 1 : 4);
+    positive('overhead-seconds', values['overhead-seconds'], false) ?? (quick ? 0.75 : 3);
   const overhead = overheadOn
     ? {
         logics,
         connections: positive('overhead-connections', values['overhead-connections']) ?? 32,
         rate: positive('overhead-rate', values['overhead-rate']) ?? 1000,
         seconds: overheadSeconds,
+        rounds: Math.max(1, positive('overhead-rounds', values['overhead-rounds']) ?? (quick ? 2 : 3)),
         maxTokens: 4,
       }
     : undefined;

@@ -174,7 +174,11 @@ export function postCompletion(o: PostOptions): Promise<CallOutcome> {
   });
 }
 
-/** A keep-alive agent without a socket cap (the benchmark decides the concurrency). */
+/**
+ * A keep-alive agent without a socket cap (the benchmark decides the concurrency). Idle
+ * sockets are closed after 20 s, well before any server here drops them (65 s), so a socket
+ * the server is closing is never reused (that race shows up as ECONNRESET).
+ */
 export function keepAliveAgent(): http.Agent {
-  return new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024 });
+  return new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024, timeout: 20_000 });
 }

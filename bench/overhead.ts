@@ -22,8 +22,10 @@ export interface OverheadOptions {
   connections: number;
   /** Calls/s of the latency measurement. */
   rate: number;
-  /** Seconds of each measurement (after a warm-up of a third as long). */
+  /** Seconds of each measurement in each round (after a warm-up of a quarter as long). */
   seconds: number;
+  /** Rounds: every target is measured once per round, in turn. */
+  rounds: number;
   maxTokens: number;
   sessionHeader: string;
   healthCheckIntervalS: number;
@@ -62,16 +64,14 @@ export interface OverheadReport {
 
 type Sender = (stream: boolean, i: number) => Promise<CallOutcome>;
 
+/** Sends small completions to `baseUrls` in turn; `fresh()` replaces the agent (new connections). */
 function sender(
   baseUrls: readonly string[],
   model: string,
   o: OverheadOptions,
   withMetadata: boolean,
-): {
-  send: Sender;
-  agent: http.Agent;
-} {
-  const agent = keepAliveAgent();
+): { send: Sender; fresh: () => void; close: () => void } {
+  let agent: http.Agent = keepAliveAgent();
   const urls = baseUrls.map((u) => new URL('/v1/chat/completions', u));
   let turn = 0;
   const send: Sender = (stream, i) => {
@@ -89,7 +89,14 @@ function sender(
     const url = urls[turn++ % urls.length] as URL;
     return postCompletion({ agent, url, body, headers: { [o.sessionHeader]: workflow }, stream });
   };
-  return { send, agent };
+  return {
+    send,
+    fresh: () => {
+      agent.destroy();
+      agent = keepAliveAgent();
+    },
+    close: () => agent.destroy(),
+  };
 }
 
 async function closedLoop(
@@ -130,8 +137,10 @@ async function openLoop(
     };
     tick();
   });
+  // The rate achieved is the sending rate: the time to fire every call (plus one gap).
+  const sendingSeconds = (performance.now() - start + gap) / 1000;
   const outcomes = await Promise.all(pending);
-  return { outcomes, seconds: (performance.now() - start) / 1000 };
+  return { outcomes, seconds: sendingSeconds };
 }
 
 function firstError(outcomes: readonly CallOutcome[]): { firstError?: string } {
@@ -142,77 +151,109 @@ function firstError(outcomes: readonly CallOutcome[]): { firstError?: string } {
 const latencies = (outcomes: readonly CallOutcome[]): number[] =>
   outcomes.filter((r) => r.ok).map((r) => r.endAt - r.sentAt);
 
-async function measure(
-  target: string,
+interface Accumulated {
+  capacity: CallOutcome[];
+  capacitySeconds: number;
+  fixed: CallOutcome[];
+  fixedSeconds: number;
+  cpuSeconds: number;
+  loopDelayP99: number[];
+}
+
+/** One round of one target and response kind: a short warm-up, capacity, then the fixed rate. */
+async function measureRound(
   send: Sender,
   stream: boolean,
   o: OverheadOptions,
   cpu: () => number,
-  direct: OverheadMeasurement | undefined,
-): Promise<OverheadMeasurement> {
-  o.onProgress?.(`${target} ${stream ? 'streamed' : 'non-streamed'}`);
-  await closedLoop(send, stream, o.connections, Math.max(0.3, o.seconds / 3));
+  into: Accumulated,
+): Promise<void> {
+  await closedLoop(send, stream, o.connections, Math.max(0.2, o.seconds / 4));
   const cpu0 = cpu();
   const capacity = await closedLoop(send, stream, o.connections, o.seconds);
   const lag = monitorEventLoopDelay({ resolution: 1 });
   lag.enable();
   const fixed = await openLoop(send, stream, o.rate, o.seconds);
   lag.disable();
-  const cpuSeconds = cpu() - cpu0;
-  const calls = capacity.outcomes.length + fixed.outcomes.length;
-  const latency = summarize(latencies(fixed.outcomes));
+  into.cpuSeconds += cpu() - cpu0;
+  into.capacity.push(...capacity.outcomes);
+  into.capacitySeconds += capacity.seconds;
+  into.fixed.push(...fixed.outcomes);
+  into.fixedSeconds += fixed.seconds;
+  into.loopDelayP99.push(lag.percentile(99) / 1e6);
+}
+
+function toMeasurement(
+  target: string,
+  stream: boolean,
+  a: Accumulated,
+  rate: number,
+  direct: OverheadMeasurement | undefined,
+): OverheadMeasurement {
+  const latency = summarize(latencies(a.fixed));
+  const all = [...a.capacity, ...a.fixed];
   return {
     target,
     stream,
-    callsPerSec: capacity.outcomes.filter((r) => r.ok).length / capacity.seconds,
-    capacityLatency: summarize(latencies(capacity.outcomes)),
-    rate: o.rate,
-    achievedRate: fixed.outcomes.length / fixed.seconds,
+    callsPerSec: a.capacity.filter((r) => r.ok).length / a.capacitySeconds,
+    capacityLatency: summarize(latencies(a.capacity)),
+    rate,
+    achievedRate: a.fixed.length / a.fixedSeconds,
     latency,
     addedP50: direct ? latency.p50 - direct.latency.p50 : 0,
     addedP99: direct ? latency.p99 - direct.latency.p99 : 0,
-    failed: [...capacity.outcomes, ...fixed.outcomes].filter((r) => !r.ok).length,
-    ...firstError([...capacity.outcomes, ...fixed.outcomes]),
-    cpuMsPerCall: (cpuSeconds * 1000) / calls,
-    clientLoopDelayP99: lag.percentile(99) / 1e6,
+    failed: all.filter((r) => !r.ok).length,
+    ...firstError(all),
+    cpuMsPerCall: target === 'direct' ? NaN : (a.cpuSeconds * 1000) / all.length,
+    clientLoopDelayP99: Math.max(...a.loopDelayP99),
   };
 }
 
+interface Target {
+  name: string;
+  send: Sender;
+  /** New client connections: every round starts from a fresh agent (and warms it up). */
+  fresh: () => void;
+  closeClient: () => void;
+  cpu: () => number;
+  close: () => Promise<void>;
+}
+
+/**
+ * Every target runs at once (idle servers cost nothing) and is measured in turn, round after
+ * round, so that a machine busy with other work weighs on all of them alike; the figures pool
+ * the rounds.
+ */
 export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
   const pods = await startPods({ pods: o.pods, host: '127.0.0.1', sim: { timeScale: 0, logLevel: 'error' } });
   const model = pods.models[0] ?? '';
-  const measurements: OverheadMeasurement[] = [];
   const errors: OverheadReport['errors'] = [];
-  try {
-    const direct = new Map<boolean, OverheadMeasurement>();
-    const viaServer = async (target: string, server: ServerChild, withMetadata: boolean): Promise<void> => {
-      const { send, agent } = sender([server.url], model, o, withMetadata);
-      try {
-        for (const stream of [false, true]) {
-          measurements.push(
-            await measure(target, send, stream, o, () => server.cpuSeconds(), direct.get(stream)),
-          );
-        }
-      } finally {
-        agent.destroy();
-        await server.close();
-      }
+  const targets: Target[] = [];
+  const viaServer = (name: string, server: ServerChild, withMetadata: boolean): Target => {
+    const { send, fresh, close } = sender([server.url], model, o, withMetadata);
+    return {
+      name,
+      send,
+      fresh,
+      closeClient: close,
+      cpu: () => server.cpuSeconds(),
+      close: () => server.close(),
     };
-    {
-      const { send, agent } = sender(pods.urls, model, o, false);
-      for (const stream of [false, true]) {
-        const m = await measure('direct', send, stream, o, () => processCpuSeconds(pods.pid), undefined);
-        m.cpuMsPerCall = NaN;
-        direct.set(stream, m);
-        measurements.push(m);
-      }
-      agent.destroy();
-    }
-    await viaServer('proxy', await startProxyChild(pods.urls, o.nodeArgs), false);
+  };
+  try {
+    const direct = sender(pods.urls, model, o, false);
+    targets.push({
+      name: 'direct',
+      send: direct.send,
+      fresh: direct.fresh,
+      closeClient: direct.close,
+      cpu: () => processCpuSeconds(pods.pid),
+      close: () => Promise.resolve(),
+    });
+    targets.push(viaServer('proxy', await startProxyChild(pods.urls, o.nodeArgs), false));
     for (const logic of o.logics) {
-      let router: ServerChild;
       try {
-        router = await startRouterChild({
+        const router = await startRouterChild({
           logic,
           backends: pods.urls,
           models: pods.models,
@@ -220,18 +261,56 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadReport> {
           healthCheckIntervalS: o.healthCheckIntervalS,
           ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
         });
+        targets.push(viaServer(`router:${logic}`, router, true));
       } catch (error) {
         errors.push({
           target: `router:${logic}`,
           message: error instanceof Error ? error.message : String(error),
         });
-        continue;
       }
-      await viaServer(`router:${logic}`, router, true);
     }
+    const acc = new Map<string, Accumulated>();
+    const key = (t: string, stream: boolean): string => `${t}|${stream ? 'sse' : 'json'}`;
+    for (let round = 1; round <= o.rounds; round++) {
+      for (const stream of [false, true]) {
+        for (const t of targets) {
+          o.onProgress?.(`round ${round}/${o.rounds} · ${t.name} ${stream ? 'streamed' : 'non-streamed'}`);
+          let a = acc.get(key(t.name, stream));
+          if (!a) {
+            a = {
+              capacity: [],
+              capacitySeconds: 0,
+              fixed: [],
+              fixedSeconds: 0,
+              cpuSeconds: 0,
+              loopDelayP99: [],
+            };
+            acc.set(key(t.name, stream), a);
+          }
+          t.fresh();
+          await measureRound(t.send, stream, o, t.cpu, a);
+        }
+      }
+    }
+    const measurements: OverheadMeasurement[] = [];
+    for (const stream of [false, true]) {
+      const directAcc = acc.get(key('direct', stream));
+      const base = directAcc ? toMeasurement('direct', stream, directAcc, o.rate, undefined) : undefined;
+      for (const t of targets) {
+        const a = acc.get(key(t.name, stream));
+        if (a)
+          measurements.push(
+            t.name === 'direct' && base ? base : toMeasurement(t.name, stream, a, o.rate, base),
+          );
+      }
+    }
+    const { onProgress: _p, nodeArgs: _n, ...options } = o;
+    return { options, measurements, errors };
   } finally {
+    for (const t of targets) {
+      t.closeClient();
+      await t.close();
+    }
     await pods.close();
   }
-  const { onProgress: _p, nodeArgs: _n, ...options } = o;
-  return { options, measurements, errors };
 }

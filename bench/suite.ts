@@ -22,7 +22,15 @@ export interface SuitePlan {
   logics: Logic[];
   workloads: { name: WorkloadName; run: WorkloadRun }[];
   overhead:
-    { logics: Logic[]; connections: number; rate: number; seconds: number; maxTokens: number } | undefined;
+    | {
+        logics: Logic[];
+        connections: number;
+        rate: number;
+        seconds: number;
+        rounds: number;
+        maxTokens: number;
+      }
+    | undefined;
   /** Extra node flags for the router children (e.g. --cpu-prof). */
   routerNodeArgs: string[];
 }
@@ -178,6 +186,7 @@ export async function runSuite(plan: SuitePlan, progress: Progress): Promise<Sui
       connections: o.connections,
       rate: o.rate,
       seconds: o.seconds,
+      rounds: o.rounds,
       maxTokens: o.maxTokens,
       sessionHeader: SESSION_HEADER,
       healthCheckIntervalS: c.healthCheckIntervalS,

@@ -77,7 +77,7 @@ export function overheadTable(result: SuiteResult): string | undefined {
       `| ${m.target} | ${m.stream ? 'streamed' : 'JSON'} | ${int(m.callsPerSec)} | ${msFine(m.capacityLatency.p50)} | ${int(m.achievedRate)} | ${msFine(m.latency.p50)} | ${msFine(m.latency.p99)} | ${m.target === 'direct' ? '–' : `+${msFine(m.addedP50)} / +${msFine(m.addedP99)}`} | ${msFine(m.cpuMsPerCall)} | ${msFine(m.clientLoopDelayP99)} | ${m.failed} |`,
   );
   return [
-    `Pods without delays; ${o.options.connections} connections for capacity; ${o.options.rate} calls/s (evenly spaced) for latency; ${o.options.seconds} s each after a warm-up; chat completions of ${o.options.maxTokens} tokens. Real ms.`,
+    `Pods without delays; ${o.options.connections} connections for capacity; ${o.options.rate} calls/s (evenly spaced) for latency; ${o.options.rounds} rounds in which every path is measured in turn, ${o.options.seconds} s each after a warm-up, pooled; chat completions of ${o.options.maxTokens} tokens. Real ms.`,
     '',
     '| path | response | calls/s (capacity) | p50 at capacity | calls/s (fixed rate) | p50 | p99 | added p50 / p99 | CPU ms/call | client loop delay p99 | failed |',
     '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',

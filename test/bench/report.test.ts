@@ -131,6 +131,7 @@ function result(): SuiteResult {
         connections: 32,
         rate: 1000,
         seconds: 1,
+        rounds: 2,
         maxTokens: 4,
         sessionHeader: 'x',
         healthCheckIntervalS: 1,
