@@ -65,7 +65,9 @@ export async function startRouter(config: RouterConfig, deps: RouterDeps = {}): 
   const { server } = createHttpServer(config, app, core.metrics.registry);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
+    // A deep accept queue (the kernel caps it at net.core.somaxconn): a burst of thousands of
+    // new connections waits for accept() instead of being dropped (SYN retries take seconds).
+    server.listen({ port: config.port, host: config.host, backlog: 4096 }, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;

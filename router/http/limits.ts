@@ -26,6 +26,14 @@ function rawError(status: number, error: ApiError, extraHeaders: string[] = [], 
   ].join('\r\n');
 }
 
+/**
+ * After an answer written on a socket: destroyed a second later whatever the client does (an
+ * idle timeout would be reset by a slow-loris client that keeps dripping bytes).
+ */
+function closeSoon(socket: Socket): void {
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
 /** What the HTTP parser refused, as a status and an OpenAI error. */
 function parserError(code: string | undefined): { status: number; error: ApiError } {
   switch (code) {
@@ -124,7 +132,7 @@ export function createHttpServer(
             code: 'too_many_connections',
           });
       socket.end(rawError(status, error, ['Retry-After: 1']));
-      socket.setTimeout(1000, () => socket.destroy());
+      closeSoon(socket);
       return;
     }
     total += 1;
@@ -149,7 +157,7 @@ export function createHttpServer(
     const raw = (error as { rawPacket?: unknown }).rawPacket;
     const head = Buffer.isBuffer(raw) && raw.subarray(0, 5).toString('latin1') === 'HEAD ';
     socket.end(rawError(status, apiError, [], head));
-    socket.setTimeout(1000, () => socket.destroy());
+    closeSoon(socket);
   });
 
   // An Expect other than 100-continue: Node would answer a bare 417.

@@ -134,6 +134,12 @@ export async function spawnRouter(args: readonly string[], port?: number): Promi
   return { ...proc, url: `http://127.0.0.1:${p}`, port: p };
 }
 
+/** Runs a Node script (a .ts path under the repository) as its own process, fd limit raised. */
+export function spawnScript(script: string, args: readonly string[] = []): ChildProc {
+  const [cmd, argv] = withRaisedFdLimit([script, ...args]);
+  return track(spawn(cmd, argv, { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
 export interface SimProc extends ChildProc {
   urls: string[];
 }
