@@ -279,7 +279,9 @@ async function streamInbox(
       res.write(': keep-alive\n\n');
       lastBeat = Date.now();
     }
-    if (!(await core.workflows.exists(key))) {
+    // Messages just read prove the workflow was there; the next wait reads its record anyway
+    // and returns at once if it is gone. So only an empty wake-up costs this extra round trip.
+    if (messages.length === 0 && !(await core.workflows.exists(key))) {
       res.end('event: end\ndata: {"reason":"workflow deleted"}\n\n');
       return;
     }

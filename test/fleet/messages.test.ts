@@ -101,6 +101,24 @@ describe('fleet: messages and statistics across replicas', () => {
     assert.equal(view.messages.refused, 0);
   });
 
+  test('a workflow deleted through one replica ends the inbox streams open on the others', async () => {
+    const [a, b, c] = [fleet.router(0), fleet.router(1), fleet.router(2)];
+    const sse = await openSse(`${inbox(b, 'doomed', 'reader')}/stream`);
+    assert.equal(sse.status, 200);
+    const sent = await http<{ id: string }>('POST', inbox(a, 'doomed', 'reader'), {
+      from_agent: 'writer',
+      payload: 'last words',
+    });
+    assert.equal(sent.status, 201, sent.text);
+    await eventually('the message on replica B', () => sse.events.find((e) => e.id === sent.body.id));
+    const deleted = await http('DELETE', `${c.url}/v1/workflows/doomed`);
+    assert.equal(deleted.status, 200, deleted.text);
+    await sse.closed;
+    const end = sse.events.at(-1);
+    assert.equal(end?.event, 'end');
+    assert.deepEqual(JSON.parse(end.data), { reason: 'workflow deleted' });
+  });
+
   /**
    * A producer that spreads calls and messages over the replicas that are up, `workers` at a
    * time, moving to the next replica when one refuses the connection (stopping or stopped), as a
