@@ -204,7 +204,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
     values['overhead-only'] === true ||
     (values['no-overhead'] !== true && (values.overhead === true || !single));
   const overheadSeconds =
-    positive('overhead-seconds', values['overhead-seconds'], false) ?? (quick ? 0.75 : 3);
+    positive('overhead-seconds', values['overhead-seconds'], false) ?? (quick ? 0.5 : 3);
   const overhead = overheadOn
     ? {
         logics,
