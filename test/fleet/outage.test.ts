@@ -2,8 +2,9 @@
 // while calls and messages are in flight. Redis is SIGKILLed: no LLM call fails (known workflows
 // route from the near-cache, new ones by rendezvous hash, the same pod on every replica), message
 // calls answer 503; Redis restarts on the same port and every replica recovers by itself: calls
-// are pinned again fleet-wide, messages flow between replicas, and (Redis keeps an append-only
-// file, as a Redis with a volume does) no statistic of the outage is lost.
+// are pinned again fleet-wide and messages flow between replicas. Run twice: with a Redis that
+// keeps an append-only file (as a Redis with a volume does), where no statistic of the outage is
+// lost either, and with a Redis that comes back empty.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,14 +47,19 @@ interface MessageLog {
   endedAt: number;
 }
 
-describe('fleet: Redis killed under load', () => {
+/**
+ * The outage under load, on a Redis that keeps its data across the SIGKILL (`persistent`: an
+ * append-only file synced on every write, as a Redis with a volume) or comes back empty.
+ */
+function outage(persistent: boolean): void {
   let redis: RedisServer;
   let fleet: Fleet;
   const keys = new RedisKeys(PREFIX);
 
   before(async () => {
-    // appendfsync always: what Redis acknowledged survives the SIGKILL, as with a persistent volume.
-    redis = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+    redis = await startRedis({
+      args: persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : [],
+    });
     fleet = await startFleet({ redis: { url: redis.url }, prefix: PREFIX });
   });
 
@@ -239,6 +245,8 @@ describe('fleet: Redis killed under load', () => {
       await admin.quit();
     }
 
+    // Redis came back empty: what it knew is gone (statistics too); the fleet rebuilt the rest.
+    if (!persistent) return;
     // No statistic lost: each workflow's status counts at least the calls the pods served. (At
     // least, not exactly: a batch Redis executed but could not acknowledge before the SIGKILL is
     // written again after the restart, so a call in that batch counts twice. See the report.)
@@ -256,4 +264,7 @@ describe('fleet: Redis killed under load', () => {
       });
     }
   });
-});
+}
+
+describe('fleet: Redis killed under load, restarted with its data (append-only file)', () => outage(true));
+describe('fleet: Redis killed under load, restarted empty (no persistence)', () => outage(false));
