@@ -43,7 +43,7 @@ function parserError(code: string | undefined): { status: number; error: ApiErro
         error: new ApiError(
           431,
           'invalid_request_error',
-          'request headers are too large (--max-header-bytes)',
+          'request headers are too large or too many (--max-header-bytes, --max-headers)',
           {
             code: 'headers_too_large',
           },
