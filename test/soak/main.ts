@@ -26,6 +26,8 @@ const WARMUP = Math.min(Number(values.warmup), SECONDS / 2);
 /** Operations per second, all kinds together. */
 const RATE = Number(values.rate);
 const WORKFLOWS = 100;
+/** Operations a workflow lives for before it is deleted and replaced (a steady state). */
+const LIFETIME = 40;
 const AGENTS = ['planner', 'researcher', 'writer', 'critic'];
 
 function rssKiB(pid: number): number {
@@ -101,10 +103,22 @@ function request(method: string, path: string, body?: unknown): Promise<{ status
 let sequence = 0;
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
 
-/** One operation of the mix: 40% calls, 20% streams, 25% message sends, 15% reads and long polls. */
+/**
+ * One operation of the mix: 40% calls, 20% streams, 25% message sends, 15% reads and long
+ * polls, over 100 live workflows; each lives for 40 operations, then is deleted and replaced,
+ * so shared contexts, inboxes and statistics reach a steady state as in a real fleet.
+ */
 async function operation(): Promise<Outcome> {
   const n = (sequence += 1);
-  const wf = `soak-${n % WORKFLOWS}`;
+  const slot = n % WORKFLOWS;
+  const generation = Math.floor(n / WORKFLOWS / LIFETIME);
+  const wf = `soak-${slot}-g${generation}`;
+  if (generation > 0 && Math.floor(n / WORKFLOWS) % LIFETIME === 0) {
+    const started = performance.now();
+    const res = await request('DELETE', `/v1/workflows/soak-${slot}-g${generation - 1}`);
+    const ok = res.status === 200 || res.status === 404;
+    return { kind: 'delete', ok, ms: performance.now() - started, detail: res.text };
+  }
   const from = pick(AGENTS);
   const to = pick(AGENTS.filter((a) => a !== from));
   const roll = Math.random();
@@ -118,14 +132,14 @@ async function operation(): Promise<Outcome> {
   const call = {
     model: MODEL,
     messages: [
-      { role: 'system', content: `Workflow ${wf}: a shared document about topic ${n % WORKFLOWS}.` },
+      { role: 'system', content: `Workflow ${wf}, topic ${slot}. ${'Shared background. '.repeat(30)}` },
       { role: 'user', content: `${from}: step ${n}` },
     ],
     max_tokens: 16,
     workflow_metadata: {
       workflow_id: wf,
       agent_id: from,
-      context_sharing: n % 3 === 0 ? 'broadcast' : 'auto',
+      context_sharing: slot % 3 === 0 ? 'broadcast' : 'auto',
     },
   };
   if (roll < 0.4) {
