@@ -36,7 +36,8 @@ bench/results/<name>.json, .md and .svg.
   --health-check-interval <s> router's pod scrape period [${DEFAULT_CLUSTER.healthCheckIntervalS}]
   --batching-preference <p>   router --batching-preference (workflow_aware spill bound)
   --stream-every <n>          one call in n is streamed and measures TTFT; 1 = all [${DEFAULT_CLUSTER.streamEvery}]
-  --ramp <s>                  closed loop: lanes start over this many simulated seconds [${DEFAULT_CLUSTER.rampSeconds}]
+  --ramp <s>                  closed loop: lanes start over this many simulated seconds
+                              [4 for the pipeline, 1 for the others]
   --overhead / --no-overhead  run the router-overhead microbenchmark (default: on for --quick and
                               for a full run, off when --workload is given)
   --overhead-only             only the microbenchmark
@@ -160,6 +161,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
   const concurrency = positive('concurrency', values.concurrency);
   const rate = positive('rate', values.rate, false);
   const duration = positive('duration', values.duration, false);
+  const ramp = positive('ramp', values.ramp, false);
   if (concurrency === 0 || rate === 0) throw new UsageError('--concurrency and --rate must be positive');
 
   const workloads = workloadNames.map((name) => {
@@ -172,6 +174,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
         concurrency: concurrency ?? run.concurrency,
         rate: rate ?? run.rate,
         durationSeconds: duration ?? run.durationSeconds,
+        rampSeconds: ramp ?? run.rampSeconds,
       },
     };
   });
@@ -192,7 +195,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
   if (seed !== undefined) cluster.seed = seed;
   cluster.streamEvery = positive('stream-every', values['stream-every']) ?? cluster.streamEvery;
   if (cluster.streamEvery < 1) throw new UsageError('--stream-every: at least 1');
-  cluster.rampSeconds = positive('ramp', values.ramp, false) ?? cluster.rampSeconds;
+
   const bp = positive('batching-preference', values['batching-preference'], false);
   if (bp !== undefined) {
     if (bp > 1) throw new UsageError('--batching-preference: from 0 to 1');

@@ -35,8 +35,6 @@ export interface ClusterOptions {
   batchingPreference: number | undefined;
   /** One workload call in this many is streamed (and measures time to first token). */
   streamEvery: number;
-  /** Closed loop: simulated seconds over which the workflow lanes start. */
-  rampSeconds: number;
 }
 
 export const DEFAULT_CLUSTER: ClusterOptions = {
@@ -48,7 +46,6 @@ export const DEFAULT_CLUSTER: ClusterOptions = {
   healthCheckIntervalS: 1,
   batchingPreference: undefined,
   streamEvery: 4,
-  rampSeconds: 1,
 };
 
 export interface WorkloadRun {
@@ -60,6 +57,12 @@ export interface WorkloadRun {
   rate: number;
   /** Simulated seconds after which no call starts; 0: the whole sequence runs. */
   durationSeconds: number;
+  /**
+   * Closed loop: simulated seconds over which the lanes start (no thundering herd of cold
+   * first calls). Longer for the pipeline, whose 96 lanes would otherwise all prefill their
+   * documents in the same second.
+   */
+  rampSeconds: number;
 }
 
 const BASE: WorkloadParams = {
@@ -82,6 +85,7 @@ export const QUICK: Record<WorkloadName, WorkloadRun> = {
     concurrency: 96,
     rate: 12,
     durationSeconds: 0,
+    rampSeconds: 4,
   },
   fanout: {
     params: { ...BASE, workflows: 32, agents: 4 },
@@ -89,6 +93,7 @@ export const QUICK: Record<WorkloadName, WorkloadRun> = {
     concurrency: 32,
     rate: 8,
     durationSeconds: 0,
+    rampSeconds: 1,
   },
   multiround: {
     params: { ...BASE, workflows: 32, agents: 3, rounds: 3 },
@@ -96,6 +101,7 @@ export const QUICK: Record<WorkloadName, WorkloadRun> = {
     concurrency: 32,
     rate: 8,
     durationSeconds: 0,
+    rampSeconds: 1,
   },
   control: {
     params: { ...BASE, workflows: 48, agents: 4 },
@@ -103,6 +109,7 @@ export const QUICK: Record<WorkloadName, WorkloadRun> = {
     concurrency: 48,
     rate: 10,
     durationSeconds: 0,
+    rampSeconds: 1,
   },
   skew: {
     params: { ...BASE, workflows: 42, rounds: 4, hot: 2, hotAgents: 24 },
@@ -110,6 +117,7 @@ export const QUICK: Record<WorkloadName, WorkloadRun> = {
     concurrency: 24,
     rate: 10,
     durationSeconds: 0,
+    rampSeconds: 1,
   },
 };
 

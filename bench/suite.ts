@@ -42,6 +42,7 @@ export interface WorkloadResult {
   concurrency: number;
   rate: number;
   durationSeconds: number;
+  rampSeconds: number;
   params: WorkloadRun['params'];
   workflows: number;
   calls: number;
@@ -106,6 +107,7 @@ export async function runSuite(plan: SuitePlan, progress: Progress): Promise<Sui
           concurrency: run.concurrency,
           rate: run.rate,
           durationSeconds: run.durationSeconds,
+          rampSeconds: run.rampSeconds,
           params: run.params,
           workflows: workload.workflows.length,
           calls: totalCalls(workload.workflows),
@@ -149,7 +151,7 @@ export async function runSuite(plan: SuitePlan, progress: Progress): Promise<Sui
               sessionHeader: SESSION_HEADER,
               tag: `${name}-${logic}`,
               streamEvery: c.streamEvery,
-              rampSeconds: c.rampSeconds,
+              rampSeconds: run.rampSeconds,
               durationSeconds: run.durationSeconds,
               onCall: (done, total, failed, elapsed) =>
                 progress.calls(done, total, failed, elapsed, run.durationSeconds),

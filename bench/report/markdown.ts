@@ -10,7 +10,7 @@ function workloadShape(w: WorkloadResult): string {
   const p = w.params;
   const load =
     w.mode === 'closed'
-      ? `closed loop, ${w.concurrency} workflows in flight`
+      ? `closed loop, ${w.concurrency} workflows in flight (lanes started over ${w.rampSeconds} s)`
       : `open loop, ${w.rate} workflows/s (Poisson)`;
   const shape: Record<WorkloadResult['name'], string> = {
     pipeline: `${p.workflows} workflows × ${p.agents} agents in turn, ${p.docTokens}-token document`,

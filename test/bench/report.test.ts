@@ -61,6 +61,7 @@ function workload(name: (typeof WORKLOAD_NAMES)[number], logics: LogicFigures[])
     concurrency: run.concurrency,
     rate: run.rate,
     durationSeconds: run.durationSeconds,
+    rampSeconds: run.rampSeconds,
     params: run.params,
     workflows: 1,
     calls: 10,
