@@ -112,7 +112,7 @@ export const QUICK: Record<WorkloadName, WorkloadRun> = {
     rampSeconds: 1,
   },
   skew: {
-    params: { ...BASE, workflows: 42, rounds: 4, hot: 2, hotAgents: 24 },
+    params: { ...BASE, workflows: 42, rounds: 3, hot: 2, hotAgents: 48 },
     mode: 'closed',
     concurrency: 24,
     rate: 10,
