@@ -85,7 +85,11 @@ export async function startRouter(config: RouterConfig, deps: RouterDeps = {}): 
     server,
     drain: async () => {
       closing = true;
-      const result = await drain(server, core.draining, core.forwarder, config.drainMs, logger);
+      const calls = {
+        count: () => core.forwarder.inflight + pool.all().reduce((n, p) => n + core.queueDepth(p.id), 0),
+        abortAll: () => core.forwarder.abortAll(),
+      };
+      const result = await drain(server, core.draining, calls, config.drainMs, logger);
       await discovery?.close();
       await core.close();
       return result;

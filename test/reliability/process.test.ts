@@ -142,6 +142,35 @@ describe('SIGTERM under 200 streaming calls', () => {
   });
 });
 
+describe('SIGTERM with only long-lived reads open', () => {
+  test('a long poll returns, an inbox stream ends with an end event, and the process exits at once', async () => {
+    const sims = await spawnSims(1, ['--time-scale', '0']);
+    const router = await spawnRouter(['--static-backends', sims.urls.join(','), '--static-models', MODEL]);
+    try {
+      const inbox = `${router.url}/v1/workflows/drain-wf/agents/reader/messages`;
+      const stream = await fetch(`${inbox}/stream`);
+      assert.equal(stream.status, 200);
+      const streamText = stream.text();
+      const poll = fetch(`${inbox}?wait_ms=30000`).then(async (r) => ({
+        status: r.status,
+        body: await r.json(),
+      }));
+      await sleep(200);
+      const termAt = Date.now();
+      router.child.kill('SIGTERM');
+      const polled = await poll;
+      assert.equal(polled.status, 200);
+      assert.deepEqual((polled.body as { data: unknown[] }).data, []);
+      assert.match(await streamText, /event: end\ndata: \{"reason":"router shutting down; reconnect"\}/);
+      assert.deepEqual(await router.exited, { code: 0, signal: null });
+      assert.ok(Date.now() - termAt < 5000, `exit took ${Date.now() - termAt} ms`);
+    } finally {
+      await router.kill();
+      await sims.kill();
+    }
+  });
+});
+
 describe('router SIGKILL and restart on Redis while agents exchange messages', () => {
   let redis: RedisServer;
   let sims: SimProc;
