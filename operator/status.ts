@@ -201,11 +201,15 @@ function workflowConditions(
 export function workflowEvents(
   previous: WorkflowResourceStatus | undefined,
   next: WorkflowResourceStatus,
+  pinBefore?: string,
 ): EventSpec[] {
   const events: EventSpec[] = [];
   const moved = (next.migrations ?? 0) - (previous?.migrations ?? 0);
   if (moved > 0 && previous !== undefined) {
-    const from = previous.pinnedPod;
+    // The router moves the pin at once but counts the migration in its next statistics batch,
+    // so a status may show the new pin before the count: then the pod it left is pinBefore.
+    const from =
+      previous.pinnedPod !== next.pinnedPod ? previous.pinnedPod : (pinBefore ?? previous.pinnedPod);
     const to = next.pinnedPod;
     events.push({
       type: 'Normal',

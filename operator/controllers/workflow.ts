@@ -39,6 +39,8 @@ export class WorkflowController {
   private readonly deps: WorkflowControllerDeps;
   private readonly limiter: StatusLimiter<WorkflowResourceStatus>;
   private readonly now: () => number;
+  /** Per workflow, the pod its pin left last: names the origin of a migration counted late. */
+  private readonly pinBefore = new Map<string, string>();
 
   constructor(deps: WorkflowControllerDeps) {
     this.deps = deps;
@@ -63,6 +65,7 @@ export class WorkflowController {
     const wf = this.deps.workflows.get(key);
     if (!wf) {
       this.limiter.forget(key);
+      this.pinBefore.delete(key);
       return {};
     }
     const meta = wf.metadata;
@@ -79,6 +82,7 @@ export class WorkflowController {
         meta.resourceVersion,
       );
       this.limiter.forget(key);
+      this.pinBefore.delete(key);
       this.deps.logger.info('workflow deleted; its Redis state removed', {
         workflow: key,
         id: keyString(wkey),
@@ -140,7 +144,10 @@ export class WorkflowController {
     await kube.patchStatus('workflows', meta.namespace, meta.name, statusMergePatch(previous, next));
     this.limiter.wrote(key, next);
     this.deps.metrics.statusPatches.inc({ kind: 'Workflow' });
-    for (const event of workflowEvents(previous, next)) {
+    if (previous?.pinnedPod !== undefined && previous.pinnedPod !== next.pinnedPod) {
+      this.pinBefore.set(key, previous.pinnedPod);
+    }
+    for (const event of workflowEvents(previous, next, this.pinBefore.get(key))) {
       this.deps.events.record(involved, event.type, event.reason, event.message);
     }
     return requeue;

@@ -241,3 +241,14 @@ describe('pool status', () => {
     );
   });
 });
+
+test('a migration counted after the new pin was seen still names the pod it left', () => {
+  const before = { pinnedPod: 'pod-a', migrations: 0 };
+  const pinMoved = { pinnedPod: 'pod-b', migrations: 0 };
+  const counted = { pinnedPod: 'pod-b', migrations: 1 };
+  assert.deepEqual(workflowEvents(before, pinMoved), []);
+  const events = workflowEvents(pinMoved, counted, 'pod-a');
+  assert.equal(events.length, 1);
+  assert.equal(events[0]?.reason, 'Migrated');
+  assert.equal(events[0]?.message, 'moved from pod pod-a to pod pod-b');
+});
