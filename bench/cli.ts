@@ -49,6 +49,7 @@ bench/results/<name>.json, .md and .svg.
   --out <dir>                 results directory [bench/results]
   --cpu-prof                  profile the router children (node --cpu-prof) into <out>/profiles
   --readme                    also write the headline table into README.md's Performance section
+  --render <file.json>        only redraw <file>.md and <file>.svg from a run's JSON
   -h, --help                  this help
 `;
 
@@ -86,7 +87,7 @@ function listOf<T extends string>(name: string, value: string | undefined, allow
   return items as T[];
 }
 
-export function parseCli(argv: readonly string[]): CliOptions | 'help' {
+export function parseCli(argv: readonly string[]): CliOptions | 'help' | { render: string } {
   const { values } = parseArgs({
     args: [...argv],
     allowPositionals: false,
@@ -126,10 +127,12 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
       out: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
       readme: { type: 'boolean' },
+      render: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return 'help';
+  if (values.render !== undefined) return { render: values.render };
   const quick = values.quick === true;
   const base = quick ? QUICK : FULL;
   const workloadNames = values['overhead-only'] ? [] : listOf('workload', values.workload, WORKLOAD_NAMES);

@@ -2,12 +2,12 @@
 // See bench/cli.ts for the flags and README.md ("Performance") for what the figures mean.
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseCli, USAGE, UsageError } from './cli.ts';
 import { progressLine } from './progress.ts';
 import { headlineTable, renderMarkdown, targetsTable } from './report/markdown.ts';
 import { renderSvg } from './report/svg.ts';
-import { runSuite } from './suite.ts';
+import { runSuite, type SuiteResult } from './suite.ts';
 import { checkTargets } from './targets.ts';
 
 let options;
@@ -25,6 +25,17 @@ try {
 }
 if (options === 'help') {
   process.stdout.write(USAGE);
+  process.exit(0);
+}
+if ('render' in options) {
+  // Redraws the markdown and the chart of an earlier run (the figures are not recomputed).
+  const file = options.render;
+  const result = JSON.parse(readFileSync(file, 'utf8')) as SuiteResult;
+  const base = file.replace(/\.json$/, '');
+  const checks = checkTargets(result);
+  writeFileSync(`${base}.md`, renderMarkdown(result, checks, `${basename(base)}.svg`));
+  writeFileSync(`${base}.svg`, renderSvg(result));
+  process.stdout.write(`rendered ${base}.md and ${base}.svg\n`);
   process.exit(0);
 }
 

@@ -2,6 +2,7 @@
 // simulated pods (a child process, caches reset cold between logics), the router in another
 // child process restarted per logic, the load generator here; then the overhead microbenchmark.
 
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import type { ClusterOptions, Logic, WorkloadRun } from './config.ts';
 import { MODEL } from './config.ts';
@@ -62,6 +63,8 @@ export interface MachineInfo {
 export interface SuiteResult {
   name: string;
   command: string;
+  /** The git commit the run used ('+dirty' when the work tree had changes), when known. */
+  commit: string;
   startedAt: string;
   durationSeconds: number;
   machine: MachineInfo;
@@ -203,6 +206,7 @@ export async function runSuite(plan: SuitePlan, progress: Progress): Promise<Sui
   return {
     name: plan.name,
     command: plan.command,
+    commit: gitCommit(),
     startedAt: new Date(started).toISOString(),
     durationSeconds: (Date.now() - started) / 1000,
     machine: {
@@ -225,4 +229,15 @@ export async function runSuite(plan: SuitePlan, progress: Progress): Promise<Sui
     overhead,
     errors,
   };
+}
+
+function gitCommit(): string {
+  try {
+    const run = (args: string[]): string =>
+      execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const head = run(['rev-parse', '--short=12', 'HEAD']);
+    return run(['status', '--porcelain', '--untracked-files=no']) === '' ? head : `${head}+dirty`;
+  } catch {
+    return 'unknown';
+  }
 }

@@ -32,8 +32,15 @@ export function workloadTable(w: WorkloadResult): string {
       `| ${l.logic} | ${ms(l.latency.mean)} | ${ms(l.latency.p50)} | ${ms(l.latency.p99)} | ${ms(l.ttft.p50)} | ${ms(l.ttft.p99)} | ${num(l.callsPerSec)} | ${int(l.outputTokensPerSec)} | ${pct(l.hitRate)} | ${pct(l.oracleHitRate)} | ${num(l.kvDuplication, 2)} | ${num(l.loadMaxOverMean, 2)} | ${msFine(l.routerOverhead.p50)} / ${msFine(l.routerOverhead.p99)} | ${msFine(l.clientLoopDelayP99)} / ${msFine(l.podsLoopDelayP99)} | ${l.failed} |`,
   );
   let extra = '';
+  const wa = w.logics.find((l) => l.logic === 'workflow_aware');
+  if (wa) {
+    const p = wa.placements;
+    extra +=
+      `\n\nworkflow_aware placements: ${p.new ?? 0} new workflows pinned, ${p.pinned ?? 0} calls to their pin, ` +
+      `${p.spill ?? 0} spilled to another pod${p.migration ? `, ${p.migration} migrated` : ''}.`;
+  }
   if (w.name === 'skew') {
-    extra =
+    extra +=
       '\n\nHot workflows vs background (p99, simulated ms): ' +
       w.logics
         .map((l) => `${l.logic} ${ms(l.hotLatency?.p99 ?? NaN)} / ${ms(l.backgroundLatency?.p99 ?? NaN)}`)
@@ -91,7 +98,7 @@ export function renderMarkdown(result: SuiteResult, checks: readonly TargetCheck
   const out: string[] = [];
   out.push(`# Benchmark: ${result.name}`);
   out.push('');
-  out.push(`Command: \`${result.command}\`  `);
+  out.push(`Command: \`${result.command}\` at commit ${result.commit ?? 'unknown'}  `);
   out.push(
     `Ran ${result.startedAt} for ${Math.round(result.durationSeconds)} s on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; load average ${m.loadAverageBefore.map((x) => x.toFixed(2)).join(' ')} before, ${m.loadAverageAfter.map((x) => x.toFixed(2)).join(' ')} after.  `,
   );

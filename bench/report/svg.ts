@@ -34,9 +34,10 @@ export function escapeXml(text: string): string {
 interface Bar {
   name: string;
   value: number;
-  /** A tick drawn over the bar (e.g. p99). */
-  marker?: number;
   label: string;
+  /** A tail drawn as a pale bar behind (e.g. p99), with its own label. */
+  marker?: number;
+  markerLabel?: string;
 }
 
 interface Panel {
@@ -61,7 +62,7 @@ function panel(p: Panel): string {
   const values = p.bars.flatMap((b) => [b.value, b.marker ?? 0]);
   if (p.reference) values.push(p.reference.value);
   const finite = values.filter((v) => Number.isFinite(v));
-  const max = p.max ?? Math.max(1e-9, ...finite) * 1.12;
+  const max = p.max ?? Math.max(1e-9, ...finite) * 1.1;
   const yOf = (v: number): number => bottom - (Math.max(0, Math.min(v, max)) / max) * plotH;
   out.push(
     `<text x="${p.x}" y="${p.y + 12}" ${FONT} font-size="12" font-weight="bold" fill="#1f2933">${escapeXml(p.title)}</text>`,
@@ -69,43 +70,46 @@ function panel(p: Panel): string {
   out.push(`<line x1="${p.x}" y1="${bottom}" x2="${p.x + p.w}" y2="${bottom}" stroke="#cbd2d9"/>`);
   const n = Math.max(1, p.bars.length);
   const slot = p.w / n;
-  const bw = Math.min(44, slot * 0.68);
-  p.bars.forEach((b, i) => {
-    const cx = p.x + slot * (i + 0.5);
-    const color = colorOf(b.name);
-    if (Number.isFinite(b.value)) {
-      const y = yOf(b.value);
-      out.push(
-        `<rect x="${(cx - bw / 2).toFixed(1)}" y="${y.toFixed(1)}" width="${bw.toFixed(1)}" height="${(bottom - y).toFixed(1)}" fill="${color}" rx="2"><title>${escapeXml(`${b.name}: ${b.label}`)}</title></rect>`,
-      );
-      const labelY =
-        b.marker !== undefined && Number.isFinite(b.marker) ? Math.min(y, yOf(b.marker)) - 4 : y - 4;
-      out.push(
-        `<text x="${cx.toFixed(1)}" y="${labelY.toFixed(1)}" ${FONT} font-size="10" text-anchor="middle" fill="#1f2933"${b.name.endsWith('workflow_aware') ? ' font-weight="bold"' : ''}>${escapeXml(b.label)}</text>`,
-      );
-    }
-    if (b.marker !== undefined && Number.isFinite(b.marker)) {
-      const my = yOf(b.marker);
-      out.push(
-        `<line x1="${(cx - bw / 2).toFixed(1)}" x2="${(cx + bw / 2).toFixed(1)}" y1="${my.toFixed(1)}" y2="${my.toFixed(1)}" stroke="#1f2933" stroke-width="2"/>`,
-      );
-      out.push(
-        `<line x1="${cx.toFixed(1)}" x2="${cx.toFixed(1)}" y1="${my.toFixed(1)}" y2="${yOf(b.value).toFixed(1)}" stroke="#1f2933" stroke-width="1"/>`,
-      );
-    }
-    out.push(
-      `<text x="${cx.toFixed(1)}" y="${bottom + 13}" ${FONT} font-size="10" text-anchor="middle" fill="#52606d">${escapeXml(shortOf(b.name))}</text>`,
-    );
-  });
+  const bw = Math.min(44, slot * 0.72);
   if (p.reference && Number.isFinite(p.reference.value)) {
     const ry = yOf(p.reference.value);
     out.push(
-      `<line x1="${p.x}" x2="${p.x + p.w}" y1="${ry.toFixed(1)}" y2="${ry.toFixed(1)}" stroke="#2f8132" stroke-dasharray="5 3" stroke-width="1.5"/>`,
-    );
-    out.push(
-      `<text x="${p.x + p.w}" y="${(ry - 3).toFixed(1)}" ${FONT} font-size="10" text-anchor="end" fill="#2f8132">${escapeXml(p.reference.label)}</text>`,
+      `<line x1="${p.x}" x2="${p.x + p.w}" y1="${ry.toFixed(1)}" y2="${ry.toFixed(1)}" stroke="#2f8132" stroke-dasharray="5 3" stroke-width="1.5"><title>${escapeXml(p.reference.label)}</title></line>`,
     );
   }
+  p.bars.forEach((b, i) => {
+    const cx = p.x + slot * (i + 0.5);
+    const color = colorOf(b.name);
+    const strong = b.name.endsWith('workflow_aware') ? ' font-weight="bold"' : '';
+    const hasMarker = b.marker !== undefined && Number.isFinite(b.marker);
+    const hasValue = Number.isFinite(b.value);
+    const y = hasValue ? yOf(b.value) : bottom;
+    let valueLabelY = y - 3;
+    if (hasMarker) {
+      // The tail (p99) as a pale bar behind the value, its label on top; when the value's own
+      // label would collide with it, the value's label sits just under the tail's.
+      const my = yOf(b.marker as number);
+      let markerLabelY = my - 3;
+      if (hasValue && y - my < 12) {
+        valueLabelY = my - 3;
+        markerLabelY = my - 14;
+      }
+      out.push(
+        `<rect x="${(cx - bw / 2).toFixed(1)}" y="${my.toFixed(1)}" width="${bw.toFixed(1)}" height="${(bottom - my).toFixed(1)}" fill="${color}" fill-opacity="0.28" rx="2"><title>${escapeXml(`${b.name}: ${b.markerLabel ?? ''}`)}</title></rect>`,
+        `<text x="${cx.toFixed(1)}" y="${markerLabelY.toFixed(1)}" ${FONT} font-size="9" text-anchor="middle" fill="#616e7c">${escapeXml(b.markerLabel ?? '')}</text>`,
+      );
+    }
+    if (hasValue) {
+      const w = hasMarker ? bw * 0.62 : bw;
+      out.push(
+        `<rect x="${(cx - w / 2).toFixed(1)}" y="${y.toFixed(1)}" width="${w.toFixed(1)}" height="${(bottom - y).toFixed(1)}" fill="${color}" rx="2"><title>${escapeXml(`${b.name}: ${b.label}`)}</title></rect>`,
+        `<text x="${cx.toFixed(1)}" y="${valueLabelY.toFixed(1)}" ${FONT} font-size="10" text-anchor="middle" fill="#1f2933"${strong}>${escapeXml(b.label)}</text>`,
+      );
+    }
+    out.push(
+      `<text x="${cx.toFixed(1)}" y="${bottom + 13}" ${FONT} font-size="10" text-anchor="middle" fill="#52606d"${strong}>${escapeXml(shortOf(b.name))}</text>`,
+    );
+  });
   return out.join('\n');
 }
 
@@ -128,18 +132,18 @@ export function renderSvg(result: SuiteResult): string {
   const logics = result.workloads[0]?.logics.map((l) => l.logic) ?? [];
   let lx = margin;
   for (const logic of logics) {
+    const text = `${logic} (${shortOf(logic)})`;
     parts.push(`<rect x="${lx}" y="${y - 9}" width="11" height="11" fill="${colorOf(logic)}" rx="2"/>`);
     parts.push(
-      `<text x="${lx + 15}" y="${y}" ${FONT} font-size="11" fill="#1f2933">${escapeXml(logic)} (${escapeXml(shortOf(logic))})</text>`,
+      `<text x="${lx + 15}" y="${y}" ${FONT} font-size="11" fill="#1f2933">${escapeXml(text)}</text>`,
     );
-    lx += 40 + logic.length * 7;
-  }
-  if (logics.length > 0) {
-    parts.push(
-      `<text x="${lx + 10}" y="${y}" ${FONT} font-size="11" fill="#52606d">bar: mean, tick: p99 · dashed: oracle hit rate</text>`,
-    );
+    lx += 15 + text.length * 6.4 + 16;
   }
   y += 16;
+  parts.push(
+    `<text x="${margin}" y="${y}" ${FONT} font-size="11" fill="#52606d">Latency: solid bar = mean, pale bar = p99. Hit rate: dashed line = the oracle (the most any placement could reuse).</text>`,
+  );
+  y += 14;
   for (const w of result.workloads) {
     parts.push(
       `<text x="${margin}" y="${y + 12}" ${FONT} font-size="14" font-weight="bold" fill="#1f2933">${escapeXml(w.title)}</text>`,
@@ -152,12 +156,13 @@ export function renderSvg(result: SuiteResult): string {
         y: py,
         w: colW,
         h: rowH - 30,
-        title: 'Call latency, ms (mean, p99 tick)',
+        title: 'Call latency, ms (mean; p99 pale)',
         bars: w.logics.map((l) => ({
           name: l.logic,
           value: l.latency.mean,
-          marker: l.latency.p99,
           label: ms(l.latency.mean),
+          marker: l.latency.p99,
+          markerLabel: ms(l.latency.p99),
         })),
       }),
       panel({
@@ -165,7 +170,7 @@ export function renderSvg(result: SuiteResult): string {
         y: py,
         w: colW,
         h: rowH - 30,
-        title: 'Cache hit rate (token-weighted)',
+        title: `Cache hit rate (oracle ${pct(oracle)}, dashed)`,
         bars: w.logics.map((l) => ({ name: l.logic, value: l.hitRate, label: pct(l.hitRate) })),
         reference: { value: oracle, label: `oracle ${pct(oracle)}` },
         max: 1.08,
@@ -211,14 +216,15 @@ export function renderSvg(result: SuiteResult): string {
         y: py,
         w: colW,
         h: rowH - 30,
-        title: `Added ms at ${o.options.rate}/s, JSON (p50, p99 tick)`,
+        title: `Added ms at ${o.options.rate}/s, JSON (p50; p99 pale)`,
         bars: json
           .filter((m) => m.target !== 'direct')
           .map((m) => ({
             name: m.target,
             value: Math.max(0, m.addedP50),
+            label: m.addedP50.toFixed(1),
             marker: Math.max(0, m.addedP99),
-            label: m.addedP50.toFixed(2),
+            markerLabel: m.addedP99.toFixed(1),
           })),
       }),
     );

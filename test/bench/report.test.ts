@@ -102,6 +102,7 @@ function result(): SuiteResult {
   return {
     name: 'unit',
     command: 'node bench/main.ts --quick',
+    commit: 'abc',
     startedAt: '2026-01-01T00:00:00.000Z',
     durationSeconds: 1,
     machine: {
@@ -215,9 +216,11 @@ describe('reports', () => {
     assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
     assert.ok(svg.trimEnd().endsWith('</svg>'));
     assert.ok(!svg.includes('NaN'));
-    // 5 workloads x 3 panels x 5 logics, plus the legend and the overhead panels.
-    const bars = svg.match(/<rect [^>]*rx="2"><title>/g) ?? [];
-    assert.equal(bars.length, 5 * 3 * 5 + 3 + 3 + 2);
+    // Per workload: latency (mean and pale p99), hit rate, throughput; then the overhead panels
+    // (capacity JSON and streamed, added latency with its pale p99).
+    const bars = svg.match(/<title>workflow_aware: /g) ?? [];
+    assert.equal(bars.length, 5 * 4);
+    assert.equal((svg.match(/<title>router:workflow_aware: /g) ?? []).length, 4);
     const opened = (svg.match(/<text\b/g) ?? []).length;
     assert.equal(opened, (svg.match(/<\/text>/g) ?? []).length);
   });
