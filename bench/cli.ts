@@ -87,7 +87,7 @@ function listOf<T extends string>(name: string, value: string | undefined, allow
   return items as T[];
 }
 
-export function parseCli(argv: readonly string[]): CliOptions | 'help' | { render: string } {
+export function parseCli(argv: readonly string[]): CliOptions | 'help' | { render: string; readme: boolean } {
   const { values } = parseArgs({
     args: [...argv],
     allowPositionals: false,
@@ -132,7 +132,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' | { rende
     },
   });
   if (values.help) return 'help';
-  if (values.render !== undefined) return { render: values.render };
+  if (values.render !== undefined) return { render: values.render, readme: values.readme === true };
   const quick = values.quick === true;
   const base = quick ? QUICK : FULL;
   const workloadNames = values['overhead-only'] ? [] : listOf('workload', values.workload, WORKLOAD_NAMES);

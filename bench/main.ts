@@ -10,6 +10,33 @@ import { renderSvg } from './report/svg.ts';
 import { runSuite, type SuiteResult } from './suite.ts';
 import { checkTargets } from './targets.ts';
 
+/** Rewrites the headline table between README.md's markers from a run. */
+function updateReadme(result: SuiteResult): void {
+  const file = 'README.md';
+  const begin = '<!-- bench:headline:begin -->';
+  const end = '<!-- bench:headline:end -->';
+  const headline = headlineTable(result);
+  const readme = readFileSync(file, 'utf8');
+  const a = readme.indexOf(begin);
+  const b = readme.indexOf(end);
+  if (a < 0 || b < a || !headline) {
+    process.stderr.write(
+      `bench: README.md has no ${begin} … ${end} markers (or no pipeline run); not updated\n`,
+    );
+    return;
+  }
+  const m = result.machine;
+  const body = [
+    headline,
+    '',
+    `Measured by \`${result.command}\` (commit ${result.commit ?? 'unknown'}, ${result.startedAt.slice(0, 16).replace('T', ' ')} UTC) ` +
+      `on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; the machine was shared with other work ` +
+      `(load average ${m.loadAverageBefore[0]?.toFixed(1)} when the run started).`,
+  ].join('\n');
+  writeFileSync(file, `${readme.slice(0, a + begin.length)}\n${body}\n${readme.slice(b)}`);
+  process.stdout.write('README.md: Performance headline updated\n');
+}
+
 let options;
 try {
   options = parseCli(process.argv.slice(2));
@@ -36,6 +63,7 @@ if ('render' in options) {
   writeFileSync(`${base}.md`, renderMarkdown(result, checks, `${basename(base)}.svg`));
   writeFileSync(`${base}.svg`, renderSvg(result));
   process.stdout.write(`rendered ${base}.md and ${base}.svg\n`);
+  if (options.readme) updateReadme(result);
   process.exit(0);
 }
 
@@ -59,25 +87,4 @@ if (headline) process.stdout.write(`${headline}\n\n`);
 process.stdout.write(`results: ${join(outDir, plan.name)}.{json,md,svg}\n`);
 if (failed > 0) process.stdout.write(`warning: ${failed} calls failed (see the tables' "failed" column)\n`);
 
-if (options.readme) {
-  const file = 'README.md';
-  const begin = '<!-- bench:headline:begin -->';
-  const end = '<!-- bench:headline:end -->';
-  const readme = readFileSync(file, 'utf8');
-  const a = readme.indexOf(begin);
-  const b = readme.indexOf(end);
-  if (a < 0 || b < a || !headline) {
-    process.stderr.write(
-      `bench: README.md has no ${begin} … ${end} markers (or no pipeline run); not updated\n`,
-    );
-  } else {
-    const m = result.machine;
-    const body = [
-      headline,
-      '',
-      `Measured by \`${plan.command}\` on ${m.cpu}, ${m.cores} cores, Node ${m.node}, ${result.startedAt.slice(0, 10)} (load average ${m.loadAverageBefore[0]?.toFixed(1)} at the start).`,
-    ].join('\n');
-    writeFileSync(file, `${readme.slice(0, a + begin.length)}\n${body}\n${readme.slice(b)}`);
-    process.stdout.write('README.md: Performance headline updated\n');
-  }
-}
+if (options.readme) updateReadme(result);
