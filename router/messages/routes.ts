@@ -171,10 +171,8 @@ export function messagesRouter(core: RouterCore): Router {
     const query = parseOrThrow(readSchema, req.query, 'query');
     const record = await core.workflows.ensure(key);
     WorkflowService.checkAgentDeclared(record, agent);
-    const abort = new AbortController();
-    res.once('close', () => abort.abort());
     // A draining replica answers long polls at once (with what is there) so it can stop.
-    const signal = AbortSignal.any([abort.signal, core.draining.signal]);
+    const { signal } = closeOrDrain(core, res);
     const messages =
       query.wait_ms > 0
         ? await core.store.messages.wait(
@@ -204,6 +202,25 @@ export function messagesRouter(core: RouterCore): Router {
   });
 
   return router;
+}
+
+/**
+ * A signal aborted when the client goes away or the replica starts draining, and one for the
+ * client alone. The listener on the replica's long-lived drain signal goes with the response
+ * (AbortSignal.any would leave one behind per request until collected).
+ */
+function closeOrDrain(core: RouterCore, res: Response): { signal: AbortSignal; closed: AbortSignal } {
+  const closed = new AbortController();
+  const either = new AbortController();
+  const onDrain = (): void => either.abort();
+  if (core.draining.signal.aborted) either.abort();
+  else core.draining.signal.addEventListener('abort', onDrain, { once: true });
+  res.once('close', () => {
+    core.draining.signal.removeEventListener('abort', onDrain);
+    closed.abort();
+    either.abort();
+  });
+  return { signal: either.signal, closed: closed.signal };
 }
 
 /**
@@ -246,9 +263,7 @@ async function streamInbox(
   res.setHeader('x-accel-buffering', 'no');
   res.flushHeaders();
   res.write(': connected\n\n');
-  const abort = new AbortController();
-  res.once('close', () => abort.abort());
-  const signal = AbortSignal.any([abort.signal, core.draining.signal]);
+  const { signal, closed } = closeOrDrain(core, res);
   let cursor = after;
   let lastBeat = Date.now();
   while (!signal.aborted) {
@@ -270,7 +285,7 @@ async function streamInbox(
     for (const m of messages) res.write(`id: ${m.id}\nevent: message\ndata: ${JSON.stringify(view(m))}\n\n`);
     await noteDelivered(core, key, agent, messages);
     cursor = messages.at(-1)?.id ?? cursor;
-    if (core.draining.signal.aborted && !abort.signal.aborted) {
+    if (core.draining.signal.aborted && !closed.aborted) {
       // Reconnecting with Last-Event-ID resumes on another replica, losing nothing.
       res.end('event: end\ndata: {"reason":"router shutting down; reconnect"}\n\n');
       return;
