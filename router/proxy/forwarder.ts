@@ -239,6 +239,8 @@ export class Forwarder {
     const held = !call.streaming || status >= 400;
     const armIdle = (): void => this.arm(state, call.timeoutMs, () => this.onTimeout(state, 'idle'));
     armIdle();
+    // A stream's status and headers go out at once, as the pod sent them.
+    if (!held) this.writeHead(call, response, status);
     const chunks: Buffer[] = [];
     let first = true;
     response.on('data', (chunk: Buffer) => {
@@ -254,7 +256,6 @@ export class Forwarder {
         return;
       }
       const out = call.tap.push(chunk);
-      if (!call.res.headersSent) this.writeHead(call, response, status);
       if (out.length > 0 && !call.res.write(out)) {
         // The client reads slower than the pod writes: hold the pod, not the bytes.
         this.disarm(state);
