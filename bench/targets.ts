@@ -135,7 +135,7 @@ export function checkTargets(result: SuiteResult): TargetCheck[] {
         id: `overhead-latency-${suffix}`,
         description: `Router (workflow_aware) added latency at ${router.rate} calls/s, ${kind}`,
         target: '≤ 1 ms p50, ≤ 3 ms p99',
-        measured: `+${ms(router.addedP50)} p50, +${ms(router.addedP99)} p99 (at ${router.achievedRate.toFixed(0)} calls/s)`,
+        measured: `${router.addedP50 < 0 ? '−' : '+'}${ms(Math.abs(router.addedP50))} p50, ${router.addedP99 < 0 ? '−' : '+'}${ms(Math.abs(router.addedP99))} p99 (at ${router.achievedRate.toFixed(0)} calls/s)`,
         pass: router.addedP50 <= 1 && router.addedP99 <= 3,
       });
     } else

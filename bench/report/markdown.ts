@@ -76,12 +76,14 @@ export function targetsTable(checks: readonly TargetCheck[]): string {
   ].join('\n');
 }
 
+const signed = (x: number): string => (x < 0 ? `−${msFine(-x)}` : `+${msFine(x)}`);
+
 export function overheadTable(result: SuiteResult): string | undefined {
   const o = result.overhead;
   if (!o) return undefined;
   const rows = o.measurements.map(
     (m) =>
-      `| ${m.target} | ${m.stream ? 'streamed' : 'JSON'} | ${int(m.callsPerSec)} | ${msFine(m.capacityLatency.p50)} | ${int(m.achievedRate)} | ${msFine(m.latency.p50)} | ${msFine(m.latency.p99)} | ${m.target === 'direct' ? '–' : `+${msFine(m.addedP50)} / +${msFine(m.addedP99)}`} | ${msFine(m.cpuMsPerCall)} | ${msFine(m.clientLoopDelayP99)} | ${m.failed} |`,
+      `| ${m.target} | ${m.stream ? 'streamed' : 'JSON'} | ${int(m.callsPerSec)} | ${msFine(m.capacityLatency.p50)} | ${int(m.achievedRate)} | ${msFine(m.latency.p50)} | ${msFine(m.latency.p99)} | ${m.target === 'direct' ? '–' : `${signed(m.addedP50)} / ${signed(m.addedP99)}`} | ${msFine(m.cpuMsPerCall)} | ${msFine(m.clientLoopDelayP99)} | ${m.failed} |`,
   );
   return [
     `Pods without delays; ${o.options.connections} connections for capacity; ${o.options.rate} calls/s (evenly spaced) for latency; ${o.options.rounds} rounds in which every path is measured in turn, ${o.options.seconds} s each after a warm-up, pooled; chat completions of ${o.options.maxTokens} tokens. Real ms.`,
