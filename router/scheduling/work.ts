@@ -2,7 +2,8 @@
  * The spill bound of `workflow_aware` (DESIGN section 4): a pinned workflow's calls stay on
  * its pin until the pin carries clearly more work than the least busy candidate.
  *
- *   work(pod)  = inflightUncachedTokens + waiting × WAITING_TOKENS
+ *   work(pod)  = inflightUncachedTokens + others × WAITING_TOKENS
+ *   others     = max(0, running + waiting − inflight)   (the pod's calls from other replicas)
  *   slack(p)   = p / (1 − p) × SLACK_UNIT_TOKENS        (p = 0 → 0, p = 1 → ∞)
  *   within     ⇔ work(pin) − min work(candidates) ≤ slack(p)
  *
@@ -22,9 +23,15 @@ export const WAITING_TOKENS = 512;
 /** The work imbalance tolerated at p = 0.5: one mid-sized prompt's prefill. */
 export const SLACK_UNIT_TOKENS = 2048;
 
-/** Outstanding prefill work on a pod, in tokens. */
+/**
+ * Outstanding prefill work on a pod, in tokens. This replica's own calls are counted from what
+ * it sent (their uncached tokens); the scraped queue adds only what is beyond them, the calls of
+ * other replicas, so a burst from this replica is not counted twice (nor judged by a scrape up
+ * to a health interval old).
+ */
 export function podWork(pod: PodSnapshot): number {
-  return pod.inflightUncachedTokens + pod.waiting * WAITING_TOKENS;
+  const others = Math.max(0, pod.running + pod.waiting - pod.inflight);
+  return pod.inflightUncachedTokens + others * WAITING_TOKENS;
 }
 
 /** Tokens of work a pin may carry beyond the idlest candidate at batching preference `p` (0..1). */

@@ -9,12 +9,24 @@ import {
 } from '../../router/scheduling/work.ts';
 import { pod } from './fixtures.ts';
 
-test('work counts uncached prompt tokens in flight and waiting requests', () => {
+test('work counts uncached prompt tokens in flight and the calls of other replicas', () => {
+  // 40 running or waiting on the pod, 30 of them this replica's: 10 come from elsewhere.
   assert.equal(
-    podWork(pod('a', { inflightUncachedTokens: 3000, waiting: 2, inflight: 40 })),
-    3000 + 2 * WAITING_TOKENS,
+    podWork(pod('a', { inflightUncachedTokens: 3000, running: 38, waiting: 2, inflight: 30 })),
+    3000 + 10 * WAITING_TOKENS,
   );
   assert.equal(podWork(pod('a', { inflight: 10, running: 10 })), 0);
+});
+
+test("this replica's own queued calls are not counted twice (a stale scrape shows more)", () => {
+  assert.equal(
+    podWork(pod('a', { inflightUncachedTokens: 4000, inflight: 8, running: 3, waiting: 5 })),
+    4000,
+  );
+  assert.equal(
+    podWork(pod('a', { inflightUncachedTokens: 4000, inflight: 8, running: 0, waiting: 0 })),
+    4000,
+  );
 });
 
 test('one long prefill weighs more than ten short calls', () => {
