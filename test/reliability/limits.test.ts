@@ -86,14 +86,19 @@ describe('per-tenant limits, fleet-wide through Redis (two replicas)', () => {
   const url = (i: number, path: string): string => `${routers[i % 2]?.url ?? ''}${path}`;
 
   test('calls per second: one budget for the fleet; 429 with Retry-After', async () => {
+    const started = Date.now();
     const answers = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
         http('POST', url(i, '/v1/chat/completions'), chatBody(`rate ${i}`), bearer(KEY.rate)),
       ),
     );
+    const elapsed = Date.now() - started;
     const ok = answers.filter((a) => a.status === 200).length;
-    // A burst of one second's worth (2), maybe one more if the burst took longer than 500 ms.
-    assert.ok(ok >= 2 && ok <= 3, `${ok} calls admitted of 8 at 2/s`);
+    // A burst of one second's worth (2), plus one per 500 ms the burst took to arrive.
+    assert.ok(
+      ok >= 2 && ok <= 2 + Math.ceil(elapsed / 500),
+      `${ok} calls admitted of 8 at 2/s in ${elapsed} ms`,
+    );
     for (const a of answers.filter((x) => x.status !== 200)) {
       assertOpenAIError(a, 429, 'tenant_rate_limited');
       assert.ok(Number(a.headers.get('retry-after')) >= 1);

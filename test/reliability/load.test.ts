@@ -88,7 +88,11 @@ describe('load: 5,000 concurrent streams and 10,000 idle keep-alive connections 
     await sims?.kill();
   });
 
-  test('zero errors; every stream flowing at the same time', async () => {
+  // The router needs a descriptor per idle connection at least: below that, nothing to prove here.
+  const skip =
+    limit < IDLE + 500 ? `the hard file-descriptor limit (${limit}) is below ${IDLE + 500}` : false;
+
+  test('zero errors; every stream flowing at the same time', { skip }, async () => {
     const client = spawnScript('test/reliability/load-client.ts', [
       String(router.port),
       String(IDLE),
