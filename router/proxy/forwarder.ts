@@ -1,10 +1,11 @@
-import http, {
+import {
   type ClientRequest,
   type IncomingMessage,
   type OutgoingHttpHeaders,
   type ServerResponse,
 } from 'node:http';
-import https from 'node:https';
+import { Readable } from 'node:stream';
+import httpProxy from 'http-proxy';
 import type { Pod } from '../pods/pod.ts';
 import { ENDPOINT_PATHS } from '../prompt.ts';
 import type { ResponseTap } from './response-tap.ts';
@@ -95,7 +96,7 @@ function upstreamPath(req: IncomingMessage): string {
 }
 
 /**
- * Relays calls to pods over node:http: the body the router rewrote goes up, the pod's
+ * Relays calls to pods through http-proxy: the body the router rewrote goes up, the pod's
  * response comes back through a tap that reads usage on the way. Streams are relayed chunk by
  * chunk with backpressure; a non-streamed answer is held until complete (the tap reads it
  * anyway), so a pod failing halfway becomes a clean 502 instead of a truncated body.
@@ -104,11 +105,21 @@ function upstreamPath(req: IncomingMessage): string {
  * is safe (`unreachable`), possibly a repeat (`no-response`), or impossible (`broken`).
  */
 export class Forwarder {
+  private readonly proxy = httpProxy.createProxyServer({});
+  /** Calls by their client request, for http-proxy's events. */
+  private readonly calls = new WeakMap<IncomingMessage, CallState>();
   private readonly options: ForwarderOptions;
   private readonly active = new Set<CallState>();
 
   constructor(options: ForwarderOptions = { connectTimeoutMs: 5000, firstByteTimeoutMs: 0 }) {
     this.options = options;
+    this.proxy.on('proxyReq', (proxyReq, req) => {
+      const state = this.calls.get(req);
+      if (state) this.attach(state, proxyReq);
+    });
+    // A client gone while http-proxy holds its request: the call already settled as client-closed.
+    this.proxy.on('econnreset', () => undefined);
+    this.proxy.on('error', () => undefined);
   }
 
   /** Calls being relayed now. */
@@ -155,29 +166,41 @@ export class Forwarder {
     headers['content-length'] = String(call.body.length);
     headers['accept-encoding'] = 'identity';
     headers.host = target.host;
-    const options: http.RequestOptions = {
-      hostname: target.hostname.replace(/^\[|\]$/g, ''),
-      port: target.port === '' ? undefined : Number(target.port),
-      method: 'POST',
-      path: upstreamPath(call.req),
-      headers,
-    };
-    const upstream =
-      target.protocol === 'https:'
-        ? https.request(options)
-        : http.request({ ...options, agent: call.pod.agent });
+    // http-proxy creates and pipes the upstream request; the forwarder keeps the call's state
+    // machine (timeouts, failure classes, the response relay) on the request it hands us.
+    // The outgoing headers are exactly the ones computed above, nothing of the client's beyond.
+    delete headers.expect;
+    call.req.headers = headers as IncomingMessage['headers'];
+    this.calls.set(call.req, state);
+    this.proxy.web(
+      call.req,
+      call.res,
+      {
+        target: `${target.origin}${upstreamPath(call.req)}`,
+        ignorePath: true,
+        ...(target.protocol === 'http:' ? { agent: call.pod.agent } : {}),
+        buffer: Readable.from([call.body]),
+        selfHandleResponse: true,
+        xfwd: false,
+      },
+      (error: NodeJS.ErrnoException) => this.onUpstreamError(state, error),
+    );
+  }
+
+  /** http-proxy announces the upstream request once it has a socket: the call's state machine attaches there. */
+  private attach(state: CallState, upstream: ClientRequest): void {
+    const { call } = state;
     state.upstream = upstream;
-    upstream.on('socket', (socket) => {
-      if (!socket.connecting) {
-        state.phase = 'sending';
-        return;
-      }
+    const socket = upstream.socket;
+    if (socket && socket.connecting) {
       this.arm(state, this.options.connectTimeoutMs, () => this.onTimeout(state, 'connect'));
       socket.once('connect', () => {
         if (state.phase === 'connecting') state.phase = 'sending';
         this.disarm(state);
       });
-    });
+    } else {
+      state.phase = 'sending';
+    }
     upstream.on('finish', () => {
       if (state.settled || state.phase === 'responding') return;
       state.phase = 'waiting';
@@ -186,8 +209,7 @@ export class Forwarder {
       this.arm(state, firstByte, () => this.onTimeout(state, 'first-byte'));
     });
     upstream.on('response', (response) => this.relay(state, response));
-    upstream.on('error', (error: NodeJS.ErrnoException) => this.onUpstreamError(state, error));
-    upstream.end(call.body);
+    if (state.settled) upstream.destroy();
   }
 
   private arm(state: CallState, ms: number, fire: () => void): void {
@@ -359,6 +381,7 @@ export class Forwarder {
     state.settled = true;
     this.disarm(state);
     this.active.delete(state);
+    this.calls.delete(state.call.req);
     state.resolve(outcome);
   }
 
@@ -369,5 +392,6 @@ export class Forwarder {
 
   close(): void {
     this.abortAll();
+    this.proxy.close();
   }
 }
