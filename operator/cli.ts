@@ -1,15 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
+import { FlagError } from '../core/cli/flag-error.ts';
+import { addRedisFlags, redisSettingsFromFlags, type RedisFlags } from '../core/cli/redis-flags.ts';
 import { DEFAULT_OPERATOR_CONFIG, LOG_LEVELS, operatorConfigSchema, type OperatorConfig } from './config.ts';
 
-/** A flag value the operator cannot use; the CLI exits 2 with this message. */
-export class FlagError extends Error {
-  constructor(flag: string, value: string, accepts: string) {
-    super(`invalid value for --${flag}: ${JSON.stringify(value)} (accepts ${accepts})`);
-    this.name = 'FlagError';
-  }
-}
+export { FlagError };
 
 export const USAGE_NAME = 'workflow-operator';
 
@@ -65,25 +61,9 @@ function nonEmpty(flagName: string, accepts: string) {
   };
 }
 
-/** `host:port,host:port` for Sentinel and Cluster seeds. */
-function addresses(flagName: string) {
-  return (value: string): { host: string; port: number }[] =>
-    value
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s !== '')
-      .map((entry) => {
-        const match = /^([^:]+|\[[^\]]+\]):(\d{1,5})$/.exec(entry);
-        const port = Number(match?.[2]);
-        if (!match?.[1] || !(port >= 1 && port <= 65535))
-          throw new FlagError(flagName, entry, 'comma-separated host:port');
-        return { host: match[1].replace(/^\[|\]$/g, ''), port };
-      });
-}
-
 function program(): Command {
   const d = DEFAULT_OPERATOR_CONFIG;
-  return new Command(USAGE_NAME)
+  const cmd = new Command(USAGE_NAME)
     .description(
       "Watches VllmPool and Workflow resources and the vLLM pods; probes and scrapes the pods, writes each pool's routing table and each Workflow's declaration into Redis, and writes live status back onto the resources.\nEvery flag can also be set as WORKFLOW_OPERATOR_<FLAG> (e.g. WORKFLOW_OPERATOR_REDIS_URL).",
     )
@@ -100,40 +80,17 @@ function program(): Command {
       flag('namespace', 'ns', 'watch one namespace (default: all namespaces)').argParser(
         nonEmpty('namespace', 'a namespace name'),
       ),
-    )
-    .addOption(flag('redis-url', 'url', "redis:// or rediss:// URL of the routers' Redis"))
-    .addOption(
-      flag(
-        'redis-sentinels',
-        'hosts',
-        'comma-separated host:port of Redis Sentinels (with --redis-sentinel-name)',
-      ).argParser(addresses('redis-sentinels')),
-    )
-    .addOption(flag('redis-sentinel-name', 'name', 'Sentinel master group name'))
-    .addOption(
-      flag('redis-cluster-nodes', 'hosts', 'comma-separated host:port of Redis Cluster nodes').argParser(
-        addresses('redis-cluster-nodes'),
-      ),
-    )
-    .addOption(
-      flag('redis-username', 'user', 'Redis ACL user for Sentinel or Cluster nodes (a URL carries its own)'),
-    )
-    .addOption(
-      flag(
-        'redis-password',
-        'password',
-        'Redis password for Sentinel or Cluster nodes; prefer the environment variable',
-      ),
-    )
-    .addOption(flag('redis-sentinel-password', 'password', 'password of the Sentinels themselves'))
-    .addOption(
-      new Option('--redis-tls', 'TLS to Sentinel or Cluster nodes (rediss:// implies it)').env(
-        envName('redis-tls'),
-      ),
-    )
-    .addOption(
-      flag('redis-prefix', 'prefix', 'prefix of every Redis key (as the routers)').default(d.redisPrefix),
-    )
+    );
+  addRedisFlags(
+    cmd,
+    envName,
+    {
+      url: "redis:// or rediss:// URL of the routers' Redis",
+      prefix: 'prefix of every Redis key (as the routers)',
+    },
+    d.redisPrefix,
+  );
+  return cmd
     .addOption(
       new Option('--leader-elect [bool]', 'one active replica through a coordination.k8s.io Lease')
         .env(envName('leader-elect'))
@@ -200,18 +157,9 @@ function program(): Command {
     );
 }
 
-interface ParsedFlags {
+interface ParsedFlags extends RedisFlags {
   kubeconfig?: string;
   namespace?: string;
-  redisUrl?: string;
-  redisSentinels?: { host: string; port: number }[];
-  redisSentinelName?: string;
-  redisClusterNodes?: { host: string; port: number }[];
-  redisUsername?: string;
-  redisPassword?: string;
-  redisSentinelPassword?: string;
-  redisTls?: boolean;
-  redisPrefix: string;
   leaderElect: boolean;
   leaseName: string;
   leaseNamespace?: string;
@@ -248,23 +196,10 @@ export function parseCli(argv: readonly string[]): CliResult {
   }
   const f = cmd.opts<ParsedFlags>();
   try {
-    if (f.redisUrl !== undefined && !/^rediss?:\/\//.test(f.redisUrl)) {
-      throw new FlagError('redis-url', f.redisUrl, 'a redis:// or rediss:// URL');
-    }
-    if (f.redisSentinels?.length && !f.redisSentinelName) {
-      throw new FlagError(
-        'redis-sentinel-name',
-        '',
-        'the Sentinel master group name, required with --redis-sentinels',
-      );
-    }
-    if (!(f.redisUrl || f.redisSentinels?.length || f.redisClusterNodes?.length)) {
-      throw new FlagError(
-        'redis-url',
-        '',
-        "a Redis URL (or Sentinels or Cluster nodes): the operator writes into the routers' Redis",
-      );
-    }
+    const redis = redisSettingsFromFlags(
+      f,
+      "a Redis URL (or Sentinels or Cluster nodes): the operator writes into the routers' Redis",
+    );
     if (f.renewDeadline >= f.leaseDuration) {
       throw new FlagError('renew-deadline', String(f.renewDeadline / 1000), 'less than --lease-duration');
     }
@@ -274,15 +209,7 @@ export function parseCli(argv: readonly string[]): CliResult {
     const config = operatorConfigSchema.parse({
       kubeconfig: f.kubeconfig,
       namespace: f.namespace,
-      redisUrl: f.redisUrl,
-      redisSentinels: f.redisSentinels ?? [],
-      redisSentinelName: f.redisSentinelName,
-      redisClusterNodes: f.redisClusterNodes ?? [],
-      redisUsername: f.redisUsername,
-      redisPassword: f.redisPassword,
-      redisSentinelPassword: f.redisSentinelPassword,
-      redisTls: f.redisTls === true,
-      redisPrefix: f.redisPrefix,
+      ...redis,
       leaderElect: f.leaderElect,
       leaseName: f.leaseName,
       leaseNamespace: f.leaseNamespace,

@@ -1,15 +1,11 @@
 import { Command, CommanderError, Option } from 'commander';
+import { FlagError } from '../core/cli/flag-error.ts';
+import { addRedisFlags, redisSettingsFromFlags, type RedisFlags } from '../core/cli/redis-flags.ts';
 import { DEFAULT_CONFIG, LOG_LEVELS, type RouterConfig, type StaticBackend } from './config.ts';
 import { ROUTING_LOGICS } from './scheduling/profiles.ts';
 import { safetyConfig, safetyOptions, type FlagKit, type SafetyFlags } from './safety-flags.ts';
 
-/** A flag value the router cannot use; the CLI exits 2 with this message. */
-export class FlagError extends Error {
-  constructor(flag: string, value: string, accepts: string) {
-    super(`invalid value for --${flag}: ${JSON.stringify(value)} (accepts ${accepts})`);
-    this.name = 'FlagError';
-  }
-}
+export { FlagError };
 
 function envName(flag: string): string {
   return `WORKFLOW_ROUTER_${flag.toUpperCase().replaceAll('-', '_')}`;
@@ -56,18 +52,6 @@ function list(value: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-}
-
-/** `host:port,host:port` for Sentinel and Cluster seeds. */
-function addresses(flagName: string) {
-  return (value: string): { host: string; port: number }[] =>
-    list(value).map((entry) => {
-      const match = /^([^:]+|\[[^\]]+\]):(\d{1,5})$/.exec(entry);
-      const port = Number(match?.[2]);
-      if (!match?.[1] || !(port >= 1 && port <= 65535))
-        throw new FlagError(flagName, entry, 'comma-separated host:port');
-      return { host: match[1].replace(/^\[|\]$/g, ''), port };
-    });
 }
 
 function httpUrl(flagName: string) {
@@ -124,7 +108,7 @@ const FLAG_KIT: FlagKit = {
 
 function program(): Command {
   const d = DEFAULT_CONFIG;
-  return new Command(USAGE_NAME)
+  const cmd = new Command(USAGE_NAME)
     .description(
       'OpenAI-compatible, workflow-aware router for vLLM pods.\nEvery flag can also be set as WORKFLOW_ROUTER_<FLAG> (e.g. WORKFLOW_ROUTER_PORT).',
     )
@@ -222,38 +206,17 @@ function program(): Command {
         .default(d.logLevel)
         .argParser(oneOf('log-level', LOG_LEVELS)),
     )
-    .addOption(flag('api-keys', 'keys', 'comma-separated bearer keys (none: open)').argParser(list))
-    .addOption(flag('redis-url', 'url', 'redis:// or rediss:// URL of the shared state (none: in-memory)'))
-    .addOption(
-      flag(
-        'redis-sentinels',
-        'hosts',
-        'comma-separated host:port of Redis Sentinels (with --redis-sentinel-name)',
-      ).argParser(addresses('redis-sentinels')),
-    )
-    .addOption(flag('redis-sentinel-name', 'name', 'Sentinel master group name'))
-    .addOption(
-      flag('redis-cluster-nodes', 'hosts', 'comma-separated host:port of Redis Cluster nodes').argParser(
-        addresses('redis-cluster-nodes'),
-      ),
-    )
-    .addOption(
-      flag('redis-username', 'user', 'Redis ACL user for Sentinel or Cluster nodes (a URL carries its own)'),
-    )
-    .addOption(
-      flag(
-        'redis-password',
-        'password',
-        'Redis password for Sentinel or Cluster nodes; prefer the environment variable',
-      ),
-    )
-    .addOption(flag('redis-sentinel-password', 'password', 'password of the Sentinels themselves'))
-    .addOption(
-      new Option('--redis-tls', 'TLS to Sentinel or Cluster nodes (rediss:// implies it)').env(
-        envName('redis-tls'),
-      ),
-    )
-    .addOption(flag('redis-prefix', 'prefix', 'prefix of every Redis key').default(d.redisPrefix))
+    .addOption(flag('api-keys', 'keys', 'comma-separated bearer keys (none: open)').argParser(list));
+  addRedisFlags(
+    cmd,
+    envName,
+    {
+      url: 'redis:// or rediss:// URL of the shared state (none: in-memory)',
+      prefix: 'prefix of every Redis key',
+    },
+    d.redisPrefix,
+  );
+  return cmd
     .addOption(
       flag(
         'otel-endpoint',
@@ -273,7 +236,7 @@ function program(): Command {
     );
 }
 
-interface ParsedFlags extends SafetyFlags {
+interface ParsedFlags extends SafetyFlags, RedisFlags {
   host: string;
   port: number;
   routingLogic: RouterConfig['routingLogic'];
@@ -295,15 +258,6 @@ interface ParsedFlags extends SafetyFlags {
   upstreamTimeout: number;
   logLevel: RouterConfig['logLevel'];
   apiKeys?: string[];
-  redisUrl?: string;
-  redisSentinels?: { host: string; port: number }[];
-  redisSentinelName?: string;
-  redisClusterNodes?: { host: string; port: number }[];
-  redisUsername?: string;
-  redisPassword?: string;
-  redisSentinelPassword?: string;
-  redisTls?: boolean;
-  redisPrefix: string;
   otelEndpoint?: string;
   otelServiceName: string;
   metricsTopWorkflows: number;
@@ -336,24 +290,12 @@ export function parseCli(argv: readonly string[]): CliResult {
     if (f.serviceDiscovery === 'static' && backends.length === 0) {
       throw new FlagError('static-backends', '', 'at least one URL with --service-discovery static');
     }
-    if (f.redisSentinels?.length && !f.redisSentinelName) {
-      throw new FlagError(
-        'redis-sentinel-name',
-        '',
-        'the Sentinel master group name, required with --redis-sentinels',
-      );
-    }
-    if (f.redisUrl !== undefined && !/^rediss?:\/\//.test(f.redisUrl)) {
-      throw new FlagError('redis-url', f.redisUrl, 'a redis:// or rediss:// URL');
-    }
-    const hasRedis = Boolean(f.redisUrl || f.redisSentinels?.length || f.redisClusterNodes?.length);
-    if (f.serviceDiscovery === 'k8s' && !hasRedis) {
-      throw new FlagError(
-        'redis-url',
-        '',
-        'a Redis URL (or Sentinels or Cluster nodes): --service-discovery k8s reads the routing table from Redis',
-      );
-    }
+    const redis = redisSettingsFromFlags(
+      f,
+      f.serviceDiscovery === 'k8s'
+        ? 'a Redis URL (or Sentinels or Cluster nodes): --service-discovery k8s reads the routing table from Redis'
+        : undefined,
+    );
     for (const key of f.apiKeys ?? []) {
       if (key.length < 8) throw new FlagError('api-keys', '***', 'keys of at least 8 characters');
     }
@@ -380,15 +322,7 @@ export function parseCli(argv: readonly string[]): CliResult {
       statsFlushMs: DEFAULT_CONFIG.statsFlushMs,
       logLevel: f.logLevel,
       apiKeys: f.apiKeys ?? [],
-      redisUrl: f.redisUrl,
-      redisSentinels: f.redisSentinels ?? [],
-      redisSentinelName: f.redisSentinelName,
-      redisClusterNodes: f.redisClusterNodes ?? [],
-      redisUsername: f.redisUsername,
-      redisPassword: f.redisPassword,
-      redisSentinelPassword: f.redisSentinelPassword,
-      redisTls: f.redisTls === true,
-      redisPrefix: f.redisPrefix,
+      ...redis,
       otelEndpoint: f.otelEndpoint,
       otelServiceName: f.otelServiceName,
       metricsTopWorkflows: f.metricsTopWorkflows,
