@@ -435,6 +435,10 @@ describe(
 
       assert.equal(podLists(), listsBefore, 'a closed watch resumes from its resourceVersion: no relist');
 
+      // A bookmark may have carried the newest resourceVersion to the operator, and resuming from
+      // the newest is legal even after a compaction (as in Kubernetes): an unrelated write first
+      // makes the operator's resourceVersion strictly older than the compacted history.
+      api.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'unrelated', namespace: 'default' } });
       api.compact();
       api.closeWatches();
       api.apply(vllmPod(back.name, back.host, false));
