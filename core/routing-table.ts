@@ -7,7 +7,7 @@ import { ROUTING_LOGIC_NAMES } from './routing-logic.ts';
  * when the operator announces a change on pub/sub (and poll it as a safety net).
  */
 export const routingPodSchema = z.object({
-  /** The Pod's name: the id routers pin workflows to. */
+  /** The Pod's name; routers know it as `<pool namespace>/<name>` ({@link routingPodId}). */
   name: z.string(),
   url: z.string(),
   models: z.array(z.string()),
@@ -25,9 +25,13 @@ export const routingPoolSchema = z.object({
   namespace: z.string(),
   name: z.string(),
   models: z.array(z.string()),
-  logic: z.enum(ROUTING_LOGIC_NAMES),
-  batchingPreference: z.number(),
-  maxInflightPerPod: z.number().int(),
+  /**
+   * The pool's `spec.routing`; a field left unset is absent, and the routers use their own flag
+   * for it (`--routing-logic`, `--batching-preference`, `--max-inflight-per-pod`; no cap).
+   */
+  logic: z.enum(ROUTING_LOGIC_NAMES).optional(),
+  batchingPreference: z.number().optional(),
+  maxInflightPerPod: z.number().int().optional(),
   maxWorkflowsPerPod: z.number().int().optional(),
   pods: z.array(routingPodSchema),
 });
@@ -46,6 +50,35 @@ export type RoutingTable = z.infer<typeof routingTableSchema>;
 /** How a pool is named inside the table: `<namespace>/<name>`. */
 export function routingPoolId(pool: { namespace: string; name: string }): string {
   return `${pool.namespace}/${pool.name}`;
+}
+
+/**
+ * How routers name a pod of the table: `<namespace>/<pod name>`. Pod names are unique only within
+ * a namespace, and this id is what pins, pin counts and metrics carry, so two namespaces with a
+ * pod `vllm-0` never share one. (A pool selects pods of its own namespace only.)
+ */
+export function routingPodId(pool: { namespace: string }, pod: { name: string }): string {
+  return `${pool.namespace}/${pod.name}`;
+}
+
+/**
+ * A pod id as a resource in `namespace` shows it: the bare pod name when the pod is in that
+ * namespace (the usual case, and what `kubectl get pods` shows), else the whole id.
+ */
+export function podIdIn(namespace: string, podId: string): string {
+  const own = `${namespace}/`;
+  return podId.startsWith(own) ? podId.slice(own.length) : podId;
+}
+
+/** The pin counts (by pod id) of the pods of one namespace, by pod name. */
+export function pinCountsIn(
+  namespace: string,
+  counts: Readonly<Record<string, number>>,
+): Record<string, number> {
+  const own = `${namespace}/`;
+  const result: Record<string, number> = {};
+  for (const [id, n] of Object.entries(counts)) if (id.startsWith(own)) result[id.slice(own.length)] = n;
+  return result;
 }
 
 /** A change to the table: pools written whole (replacing their previous entry) and pools removed. */

@@ -14,30 +14,43 @@ export const labelSelectorSchema = z
   })
   .strict();
 
+/**
+ * How the routers place calls within the pool. Every field is optional: one the pool leaves
+ * unset takes the routers' flag (`--routing-logic`, `--batching-preference`,
+ * `--max-inflight-per-pod`), so a fleet-wide default stays a router setting and a pool
+ * overrides only what it says. No CRD defaults for that reason: a default written by the API
+ * server could not be told from a value the user chose.
+ */
 export const poolRoutingSchema = z
   .object({
     logic: z
       .enum(ROUTING_LOGIC_NAMES)
-      .default('workflow_aware')
-      .describe('Routing logic the routers use for this pool.'),
+      .optional()
+      .describe("Routing logic for calls placed in this pool (unset: the routers' --routing-logic)."),
     batchingPreference: z
       .number()
       .min(0)
       .max(1)
-      .default(0.8)
-      .describe('0..1: how much extra work a pinned pod may carry before calls spill.'),
+      .optional()
+      .describe(
+        "0..1: how much extra work a pinned pod may carry before calls spill (unset: the routers' --batching-preference).",
+      ),
     maxWorkflowsPerPod: z
       .number()
       .int()
       .min(1)
       .optional()
-      .describe('Pods holding this many pinned workflows take no new ones (unset: no cap).'),
+      .describe(
+        'Pods holding this many pinned workflows take no new ones while another pod of the pool has room (unset: no cap).',
+      ),
     maxInflightPerPod: z
       .number()
       .int()
       .min(1)
-      .default(256)
-      .describe('Calls in flight per pod before calls queue by workflow priority.'),
+      .optional()
+      .describe(
+        "Calls in flight per pod (per router replica) before calls queue by workflow priority (unset: the routers' --max-inflight-per-pod).",
+      ),
   })
   .strict();
 
@@ -82,11 +95,7 @@ export const vllmPoolSpecSchema = z
       .startsWith('/')
       .default('/metrics')
       .describe('Prometheus metrics path on each pod.'),
-    routing: poolRoutingSchema.default({
-      logic: 'workflow_aware',
-      batchingPreference: 0.8,
-      maxInflightPerPod: 256,
-    }),
+    routing: poolRoutingSchema.default({}),
     health: poolHealthSchema.default({
       path: '/health',
       periodSeconds: 5,

@@ -17,21 +17,38 @@ export const agentDeclarationSchema = z
   })
   .strict();
 
-/** A Kubernetes object name (RFC 1123 label), for references to other resources. */
-export const kubeNameSchema = z
+/** A Kubernetes object name (RFC 1123 label), as a regular expression fragment. */
+const KUBE_NAME = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
+
+/**
+ * A VllmPool reference: `name` (the pool in the Workflow's own namespace) or `namespace/name`.
+ * The operator mirrors it into Redis always qualified, so the routers, which see pools of every
+ * namespace, pick the right one when two namespaces have a pool of that name.
+ */
+export const poolRefSchema = z
   .string()
   .min(1)
-  .max(63)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase RFC 1123 name');
+  .max(127)
+  .regex(
+    new RegExp(`^(${KUBE_NAME}/)?${KUBE_NAME}$`),
+    'must be a lowercase RFC 1123 name, or namespace/name',
+  );
+
+/** The pool id (`namespace/name`) a poolRef names, read from a Workflow in `namespace`. */
+export function qualifyPoolRef(namespace: string, poolRef: string): string {
+  return poolRef.includes('/') ? poolRef : `${namespace}/${poolRef}`;
+}
 
 export const MIN_TTL_SECONDS = 60;
 export const MAX_TTL_SECONDS = 7 * 24 * 3600;
 
 export const workflowSpecSchema = z
   .object({
-    poolRef: kubeNameSchema
+    poolRef: poolRefSchema
       .optional()
-      .describe('Name of the VllmPool (same namespace) that serves this workflow.'),
+      .describe(
+        'The VllmPool that serves this workflow: its name (same namespace) or namespace/name. Its calls go to that pool only.',
+      ),
     ttlSeconds: z
       .number()
       .int()

@@ -256,7 +256,12 @@ export class Operator {
           workflowController.enqueue(wf);
       }
     });
-    workflows.on((_type, wf) => workflowController.enqueue(objectKey(wf.metadata)));
+    workflows.on((type, wf) => {
+      workflowController.enqueue(objectKey(wf.metadata));
+      // A Workflow that goes hands its Redis id to the next one of the same tenant and name.
+      if (type === 'delete')
+        for (const other of workflowReconciler.sharingId(wf)) workflowController.enqueue(other);
+    });
     pods.on((_type, pod, old) => {
       const keys = new Set([
         ...podsReconciler.poolsSelecting(pod.metadata.namespace, pod.metadata.labels),

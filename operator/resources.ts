@@ -21,6 +21,8 @@ export const objectMetaSchema = z.object({
   uid: z.string().default(''),
   resourceVersion: z.string().optional(),
   generation: z.number().int().optional(),
+  /** Orders Workflows that claim one Redis id: the oldest owns it. */
+  creationTimestamp: timestamp.optional().nullable(),
   labels: z.record(z.string(), z.string()).optional(),
   finalizers: z.array(z.string()).optional(),
   deletionTimestamp: timestamp.optional().nullable(),
@@ -82,6 +84,14 @@ export function objectKey(meta: { namespace: string; name: string }): string {
 export function splitKey(key: string): { namespace: string; name: string } {
   const slash = key.indexOf('/');
   return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
+
+/** Creation time in epoch ms (Infinity when unknown: such an object is the youngest). */
+export function createdAtMs(meta: ObjectMeta): number {
+  const at = meta.creationTimestamp;
+  if (at === undefined || at === null) return Infinity;
+  const ms = at instanceof Date ? at.getTime() : Date.parse(at);
+  return Number.isNaN(ms) ? Infinity : ms;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Condition, VllmPoolResourceStatus, WorkflowResourceStatus } from '../core/resource-status.ts';
+import { podIdIn } from '../core/routing-table.ts';
 import type { WorkflowRecord } from '../core/store/records.ts';
 import type { WorkflowSpec } from '../core/workflow-spec.ts';
 import { phaseOf } from '../core/workflow-status.ts';
@@ -60,6 +61,11 @@ export interface WorkflowObservation {
   record: WorkflowRecord | undefined;
   /** Redis could not be read; the status keeps its figures and says so. */
   storeError: string | undefined;
+  /**
+   * Another Workflow (`namespace/name`) owns this one's Redis id (same tenant and name): this
+   * one is not declared, and its status says so (undefined: it owns its id).
+   */
+  conflict?: string | undefined;
   /** The VllmPool named by spec.poolRef exists (true without a poolRef). */
   poolExists: boolean;
   namespace: string;
@@ -80,6 +86,7 @@ export function workflowStatus(
   const prev = previous ?? {};
   const expired =
     obs.storeError === undefined &&
+    obs.conflict === undefined &&
     ((record === undefined && hasLived(previous)) ||
       (record !== undefined && phaseOf(record, now) === 'Expired'));
   let status: WorkflowResourceStatus;
@@ -90,7 +97,7 @@ export function workflowStatus(
     status = {
       phase: phaseOf(record, now),
       ...(spec?.poolRef !== undefined ? { pool: spec.poolRef } : {}),
-      ...(record.pinnedPod !== undefined ? { pinnedPod: record.pinnedPod } : {}),
+      ...(record.pinnedPod !== undefined ? { pinnedPod: podIdIn(obs.namespace, record.pinnedPod) } : {}),
       calls: record.calls,
       errors: record.errors,
       promptTokens: record.promptTokens,
@@ -141,6 +148,8 @@ function workflowConditions(
   let ready: Omit<Condition, 'lastTransitionTime'>;
   if (obs.specError !== undefined) {
     ready = { type: 'Ready', status: 'False', reason: 'InvalidSpec', message: obs.specError };
+  } else if (obs.conflict !== undefined) {
+    ready = { type: 'Ready', status: 'False', reason: 'IdConflict', message: conflictMessage(obs.conflict) };
   } else if (obs.storeError !== undefined) {
     ready = {
       type: 'Ready',
@@ -161,7 +170,9 @@ function workflowConditions(
       type: 'Ready',
       status: 'False',
       reason: 'PoolNotFound',
-      message: `VllmPool "${spec.poolRef}" does not exist in namespace "${obs.namespace}"`,
+      message: spec.poolRef.includes('/')
+        ? `VllmPool "${spec.poolRef}" does not exist`
+        : `VllmPool "${spec.poolRef}" does not exist in namespace "${obs.namespace}"`,
     };
   } else if (obs.record === undefined) {
     ready = { type: 'Ready', status: 'False', reason: 'NotDeclared', message: 'not declared in Redis yet' };
@@ -197,7 +208,15 @@ function workflowConditions(
   return [ready, pinned];
 }
 
-/** The Events a workflow's status change deserves: first pin, migrations, expiry. */
+function conflictMessage(owner: string): string {
+  return `its workflow id is already declared by Workflow ${owner} (same tenant and name): rename this one, or give it another tenant with the label workflow-router.vllm.ai/tenant`;
+}
+
+function readyReason(status: WorkflowResourceStatus | undefined): string | undefined {
+  return status?.conditions?.find((c) => c.type === 'Ready')?.reason;
+}
+
+/** The Events a workflow's status change deserves: first pin, migrations, expiry, an id conflict. */
 export function workflowEvents(
   previous: WorkflowResourceStatus | undefined,
   next: WorkflowResourceStatus,
@@ -218,6 +237,10 @@ export function workflowEvents(
     });
   } else if (next.pinnedPod !== undefined && previous?.pinnedPod === undefined) {
     events.push({ type: 'Normal', reason: 'Pinned', message: `pinned to pod ${next.pinnedPod}` });
+  }
+  const ready = next.conditions?.find((c) => c.type === 'Ready');
+  if (ready?.reason === 'IdConflict' && readyReason(previous) !== 'IdConflict') {
+    events.push({ type: 'Warning', reason: 'IdConflict', message: ready.message });
   }
   if (next.phase === 'Expired' && previous?.phase !== undefined && previous.phase !== 'Expired') {
     events.push({

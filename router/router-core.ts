@@ -79,13 +79,17 @@ export class RouterCore {
     this.topWorkflows = new TopWorkflows(store, config, metrics);
   }
 
-  /** The admission gate of a pod (created on first use). */
+  /**
+   * The admission gate of a pod (created on first use), at the pod's in-flight cap: its pools'
+   * `maxInflightPerPod`, else `--max-inflight-per-pod`. A pool edit resizes the gate in place.
+   */
   gate(pod: Pod): AdmissionGate {
+    const limit = pod.maxInflight ?? this.config.maxInflightPerPod;
     let gate = this.gates.get(pod.id);
     if (!gate) {
-      gate = new AdmissionGate(this.config.maxInflightPerPod, this.config.admissionQueueSize);
+      gate = new AdmissionGate(limit, this.config.admissionQueueSize);
       this.gates.set(pod.id, gate);
-    }
+    } else if (gate.limit !== limit) gate.resize(limit);
     return gate;
   }
 

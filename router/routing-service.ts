@@ -8,9 +8,11 @@ import type { Logger } from './logger.ts';
 import type { RouterMetrics } from './metrics.ts';
 import type { Pod } from './pods/pod.ts';
 import type { PodPool } from './pods/pool.ts';
+import { callRouting, type CallRouting } from './pods/pool-settings.ts';
 import type { PrefixIndex } from './prefix-index.ts';
 import { schedule } from './scheduling/pipeline.ts';
 import { classifyPlacement, type Placement } from './scheduling/placement.ts';
+import { choosePool } from './scheduling/pool-choice.ts';
 import { profileForCall } from './scheduling/profiles.ts';
 import type { Decision, PodSnapshot, Profile, SchedulingRequest } from './scheduling/types.ts';
 import type { WorkflowService } from './workflows/workflow-service.ts';
@@ -30,7 +32,10 @@ export interface CallToPlace {
       }
     | undefined;
   sessionKey: string | undefined;
-  /** The workflow's declared VllmPool: only its pods are candidates (k8s discovery). */
+  /**
+   * The workflow's declared VllmPool (`name` or `namespace/name`): only its pods are candidates
+   * (k8s discovery; ignored with static discovery).
+   */
   poolRef?: string | undefined;
   promptHashes: readonly number[];
   promptTokens: number;
@@ -42,6 +47,8 @@ export interface PlacedCall {
   kind: Placement | 'unpinned';
   decision: Decision;
   matchedChunks: number;
+  /** The pool and the settings (logic, batching preference) the call was placed with. */
+  routing: CallRouting;
 }
 
 /**
@@ -82,14 +89,15 @@ export class RoutingService {
   }
 
   async place(call: CallToPlace, excluded: ReadonlySet<string>): Promise<PlacedCall> {
-    const pinning = call.workflow?.pins === true && this.config.routingLogic === 'workflow_aware';
+    const routing = this.routingFor(call);
+    const pinning = call.workflow?.pins === true && routing.logic === 'workflow_aware';
     if (pinning && call.workflow?.degraded)
-      return this.placeDegraded(call, call.workflow.key, call.workflow.init, excluded);
+      return this.placeDegraded(call, call.workflow.key, call.workflow.init, excluded, routing);
     const counts =
       pinning && call.workflow?.pinnedPod === undefined ? await this.podPinCounts() : this.pinCounts.counts;
-    const pods = this.snapshots(counts, excluded, call.model, call.poolRef);
-    const request = this.request(call, pods, pinning);
-    const profile = profileForCall(this.config.routingLogic, pinning, this.config);
+    const pods = this.snapshots(counts, excluded, call.model, routing.pool);
+    const request = this.request(call, pods, pinning, routing);
+    const profile = profileForCall(routing.logic, pinning, routing);
     const decision = this.decide(profile, request, pods);
     if (!decision.pod) throw this.rejection(call.model, decision);
     let pod = this.mustGet(decision.pod.id);
@@ -101,11 +109,27 @@ export class RoutingService {
       } catch (error) {
         if (!isStoreUnavailable(error)) throw error;
         this.metrics.storeErrors.inc({ operation: 'pin' });
-        return this.placeDegraded(call, call.workflow.key, call.workflow.init, excluded);
+        return this.placeDegraded(call, call.workflow.key, call.workflow.init, excluded, routing);
       }
     }
-    this.metrics.decisions.inc({ logic: this.config.routingLogic, kind });
-    return { pod, kind, decision, matchedChunks: request.prefixMatches.get(pod.id) ?? 0 };
+    this.metrics.decisions.inc({ logic: routing.logic, kind });
+    return { pod, kind, decision, matchedChunks: request.prefixMatches.get(pod.id) ?? 0, routing };
+  }
+
+  /**
+   * The pool the call is placed in and the settings it is placed with: the pool's
+   * `spec.routing` where set, the router's flags elsewhere (and for static discovery).
+   */
+  private routingFor(call: CallToPlace): CallRouting {
+    const pool = choosePool(this.pool.all(), {
+      model: call.model,
+      poolRef: call.poolRef,
+      pinnedPod: call.workflow?.pinnedPod,
+      affinityKey: call.workflow ? keyString(call.workflow.key) : (call.sessionKey ?? call.requestId),
+    });
+    const routing = callRouting(this.pool.poolSettings(pool), this.config);
+    // A poolRef no pod serves: keep the restriction (no candidates) even without settings.
+    return pool !== undefined && routing.pool === undefined ? { ...routing, pool } : routing;
   }
 
   /** Store unreachable: the rendezvous choice over healthy pods, the same on every replica. */
@@ -114,8 +138,9 @@ export class RoutingService {
     key: WorkflowKey,
     init: WorkflowInit,
     excluded: ReadonlySet<string>,
+    routing: CallRouting,
   ): PlacedCall {
-    const pods = this.snapshots({}, excluded, call.model, call.poolRef);
+    const pods = this.snapshots({}, excluded, call.model, routing.pool);
     const candidates = pods.filter((p) => p.healthy && !p.draining && p.models.includes(call.model));
     const chosen = this.degraded.pick(key, candidates, init);
     if (!chosen) {
@@ -128,7 +153,7 @@ export class RoutingService {
         scores: {},
       });
     }
-    this.metrics.decisions.inc({ logic: this.config.routingLogic, kind: 'degraded' });
+    this.metrics.decisions.inc({ logic: routing.logic, kind: 'degraded' });
     const decision: Decision = {
       pod: chosen,
       profile: 'degraded',
@@ -136,7 +161,7 @@ export class RoutingService {
       rejection: undefined,
       scores: {},
     };
-    return { pod: this.mustGet(chosen.id), kind: 'pinned', decision, matchedChunks: 0 };
+    return { pod: this.mustGet(chosen.id), kind: 'pinned', decision, matchedChunks: 0, routing };
   }
 
   /** Saturated everywhere: schedule without the capacity filter so the call waits by priority. */
@@ -202,30 +227,25 @@ export class RoutingService {
     counts: Record<string, number>,
     excluded: ReadonlySet<string>,
     model: string,
-    poolRef?: string,
+    pool: string | undefined,
   ): PodSnapshot[] {
-    const pods = this.inPool(this.pool.all(), poolRef);
+    const pods = pool === undefined ? this.pool.all() : this.pool.all().filter((p) => p.pools.includes(pool));
     const panic = !pods.some(
       (p) => p.healthy && !p.draining && !excluded.has(p.id) && p.models.includes(model),
     );
     return pods.map((pod) => {
-      const snapshot = pod.snapshot(this.config.maxInflightPerPod, counts[pod.id] ?? 0);
+      const snapshot = pod.snapshot(pod.maxInflight ?? this.config.maxInflightPerPod, counts[pod.id] ?? 0);
       if (excluded.has(pod.id)) return { ...snapshot, healthy: false };
       return panic && pod.ejected ? { ...snapshot, healthy: true } : snapshot;
     });
   }
 
-  /**
-   * A workflow with a poolRef runs on that pool's pods only. Pools are matched by name (the
-   * Workflow and its pool share a namespace); with static discovery pods carry no pools and the
-   * reference is ignored.
-   */
-  private inPool<P extends { pools: string[] }>(pods: P[], poolRef: string | undefined): P[] {
-    if (poolRef === undefined || !pods.some((p) => p.pools.length > 0)) return pods;
-    return pods.filter((p) => p.pools.includes(poolRef));
-  }
-
-  private request(call: CallToPlace, pods: readonly PodSnapshot[], pinning: boolean): SchedulingRequest {
+  private request(
+    call: CallToPlace,
+    pods: readonly PodSnapshot[],
+    pinning: boolean,
+    routing: CallRouting,
+  ): SchedulingRequest {
     return {
       model: call.model,
       workflowKey: call.workflow ? keyString(call.workflow.key) : undefined,
@@ -239,6 +259,7 @@ export class RoutingService {
       ),
       sequence: this.sequence++,
       requestKey: call.requestId,
+      maxWorkflowsPerPod: routing.maxWorkflowsPerPod,
     };
   }
 

@@ -178,12 +178,7 @@ export class PodsController {
       namespace,
       name: pool.metadata.name,
       models: spec.models.length > 0 ? [...spec.models] : models,
-      logic: spec.routing.logic,
-      batchingPreference: spec.routing.batchingPreference,
-      maxInflightPerPod: spec.routing.maxInflightPerPod,
-      ...(spec.routing.maxWorkflowsPerPod !== undefined
-        ? { maxWorkflowsPerPod: spec.routing.maxWorkflowsPerPod }
-        : {}),
+      ...routingSettings(spec),
       pods: routable.sort((a, b) => a.name.localeCompare(b.name)),
     };
     const before = await this.write(poolKey, entry, now);
@@ -308,6 +303,17 @@ export class PodsController {
       this.deps.events.record(involved, 'Normal', 'PodReady', `pod ${name} joined the routing table`);
     }
   }
+}
+
+/** The pool's spec.routing as the table carries it: only the fields the user set (unset: the routers' flags). */
+function routingSettings(spec: VllmPoolSpec): Partial<RoutingPool> {
+  const settings: Partial<RoutingPool> = {};
+  const { logic, batchingPreference, maxInflightPerPod, maxWorkflowsPerPod } = spec.routing;
+  if (logic !== undefined) settings.logic = logic;
+  if (batchingPreference !== undefined) settings.batchingPreference = batchingPreference;
+  if (maxInflightPerPod !== undefined) settings.maxInflightPerPod = maxInflightPerPod;
+  if (maxWorkflowsPerPod !== undefined) settings.maxWorkflowsPerPod = maxWorkflowsPerPod;
+  return settings;
 }
 
 /** http://<podIP>:<pool port> */

@@ -1,4 +1,5 @@
 import { vllmPoolStatusSchema, type VllmPoolResourceStatus } from '../../core/resource-status.ts';
+import { pinCountsIn } from '../../core/routing-table.ts';
 import type { PinStore } from '../../core/store/state-store.ts';
 import type { ReconcileResult } from '../controller.ts';
 import type { ObjectCache } from '../informer.ts';
@@ -61,7 +62,8 @@ export class VllmPoolController {
         specError: observation.specError,
         pods: observation.pods,
         models: observation.models,
-        pinCounts,
+        // Pins name pods `<namespace>/<pod>`; the status lists this namespace's pods by name.
+        pinCounts: pinCountsIn(pool.metadata.namespace, pinCounts),
         now: this.now(),
       },
       previous,

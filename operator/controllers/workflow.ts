@@ -1,16 +1,23 @@
 import { isDeepStrictEqual } from 'node:util';
-import { keyString } from '../../core/ids.ts';
+import { keyString, type WorkflowKey } from '../../core/ids.ts';
 import { workflowStatusSchema, type WorkflowResourceStatus } from '../../core/resource-status.ts';
 import type { WorkflowRecord } from '../../core/store/records.ts';
 import type { WorkflowStore } from '../../core/store/state-store.ts';
-import { workflowSpecSchema, type WorkflowSpec } from '../../core/workflow-spec.ts';
+import { qualifyPoolRef, workflowSpecSchema, type WorkflowSpec } from '../../core/workflow-spec.ts';
 import type { ReconcileResult } from '../controller.ts';
 import type { EventSink, InvolvedObject } from '../events.ts';
 import type { ObjectCache } from '../informer.ts';
 import type { Kube } from '../kube.ts';
 import { errorMessage, type Logger } from '../logger.ts';
 import type { OperatorMetrics } from '../metrics.ts';
-import { API_VERSION, FINALIZER, objectKey, workflowKeyOf, type CustomResource } from '../resources.ts';
+import {
+  API_VERSION,
+  createdAtMs,
+  FINALIZER,
+  objectKey,
+  workflowKeyOf,
+  type CustomResource,
+} from '../resources.ts';
 import { hasLived, sameStatus, statusMergePatch, workflowEvents, workflowStatus } from '../status.ts';
 import { StatusLimiter } from '../status-limiter.ts';
 
@@ -34,6 +41,12 @@ export interface WorkflowControllerDeps {
  * enforce them), reads the live record back each status interval and patches the status
  * when it changed, with Events for the first pin, migrations and expiry. On delete, removes
  * the Redis state, then the finalizer. Key: `namespace/name`.
+ *
+ * A Workflow's Redis id is (tenant, name): tenant from its label, name without the namespace,
+ * which is what clients send (`workflow_id`). Two Workflows that map to one id (same name and
+ * tenant, two namespaces) are never merged: the oldest (creationTimestamp, then namespace
+ * order) owns the id; the others stay undeclared with `Ready=False IdConflict` and their
+ * deletion leaves the owner's state alone. When the owner goes, the next one takes the id.
  */
 export class WorkflowController {
   private readonly deps: WorkflowControllerDeps;
@@ -50,14 +63,45 @@ export class WorkflowController {
 
   /** The Workflows (keys) that name a pool, for re-checking their Ready condition when it changes. */
   referencing(namespace: string, pool: string): string[] {
+    const id = objectKey({ namespace, name: pool });
     return this.deps.workflows
       .list()
-      .filter((wf) => wf.metadata.namespace === namespace)
       .filter((wf) => {
         const spec = workflowSpecSchema.safeParse(wf.spec);
-        return spec.success && spec.data.poolRef === pool;
+        return (
+          spec.success &&
+          spec.data.poolRef !== undefined &&
+          qualifyPoolRef(wf.metadata.namespace, spec.data.poolRef) === id
+        );
       })
       .map((wf) => objectKey(wf.metadata));
+  }
+
+  /** The other Workflows (keys) that map to this one's Redis id: one may take the id when this one goes. */
+  sharingId(wf: CustomResource): string[] {
+    const key = objectKey(wf.metadata);
+    return this.claimants(workflowKeyOf(wf.metadata))
+      .map((other) => objectKey(other.metadata))
+      .filter((other) => other !== key);
+  }
+
+  /** The Workflows that map to a Redis id, the owner first: oldest, then by namespace/name. */
+  private claimants(wkey: WorkflowKey): CustomResource[] {
+    return this.deps.workflows
+      .list()
+      .filter((wf) => keyString(workflowKeyOf(wf.metadata)) === keyString(wkey))
+      .sort(
+        (a, b) =>
+          createdAtMs(a.metadata) - createdAtMs(b.metadata) ||
+          objectKey(a.metadata).localeCompare(objectKey(b.metadata)),
+      );
+  }
+
+  /** The Workflow (key) that owns this one's Redis id, when it is another one. */
+  private ownerOtherThan(key: string, wkey: WorkflowKey): string | undefined {
+    const owner = this.claimants(wkey)[0];
+    const ownerKey = owner === undefined ? undefined : objectKey(owner.metadata);
+    return ownerKey === key ? undefined : ownerKey;
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
@@ -71,9 +115,11 @@ export class WorkflowController {
     const meta = wf.metadata;
     const finalizers = meta.finalizers ?? [];
     const wkey = workflowKeyOf(meta);
+    const conflict = this.ownerOtherThan(key, wkey);
     if (meta.deletionTimestamp) {
       if (!finalizers.includes(FINALIZER)) return {};
-      await store.delete(wkey);
+      // The Redis state belongs to the owner of the id: a conflicting Workflow leaves it alone.
+      if (conflict === undefined) await store.delete(wkey);
       await kube.setFinalizers(
         'workflows',
         meta.namespace,
@@ -113,9 +159,9 @@ export class WorkflowController {
     const spec = parsed.success ? parsed.data : undefined;
     let record: WorkflowRecord | undefined;
     let storeError: string | undefined;
-    if (spec) {
+    if (spec && conflict === undefined) {
       try {
-        record = await this.mirror(wkey, spec, previous, generation, involved);
+        record = await this.mirror(wkey, forRedis(spec, meta.namespace), previous, generation, involved);
       } catch (error) {
         storeError = errorMessage(error);
       }
@@ -130,8 +176,9 @@ export class WorkflowController {
           : parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; '),
         record,
         storeError,
+        conflict,
         poolExists:
-          poolRef === undefined || this.deps.pools.get(`${meta.namespace}/${poolRef}`) !== undefined,
+          poolRef === undefined || this.deps.pools.get(qualifyPoolRef(meta.namespace, poolRef)) !== undefined,
         namespace: meta.namespace,
         now: this.now(),
       },
@@ -185,4 +232,12 @@ export class WorkflowController {
     );
     return result.record;
   }
+}
+
+/**
+ * The declaration as the routers get it: the poolRef qualified with the Workflow's namespace,
+ * since the routers see the pools of every namespace and a bare name may be in several.
+ */
+function forRedis(spec: WorkflowSpec, namespace: string): WorkflowSpec {
+  return spec.poolRef === undefined ? spec : { ...spec, poolRef: qualifyPoolRef(namespace, spec.poolRef) };
 }

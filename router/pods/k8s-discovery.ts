@@ -1,10 +1,17 @@
 import { redisOptions } from '../../core/redis-settings.ts';
 import { createRedisRoutingTable } from '../../core/store/redis/routing-table-store.ts';
-import type { RoutingPod, RoutingTable, RoutingTableStore } from '../../core/routing-table.ts';
+import {
+  routingPodId,
+  routingPoolId,
+  type RoutingPod,
+  type RoutingTable,
+  type RoutingTableStore,
+} from '../../core/routing-table.ts';
 import type { RouterConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { RouterMetrics } from '../metrics.ts';
 import type { PodPool } from './pool.ts';
+import { poolSettingsOf } from './pool-settings.ts';
 
 export interface K8sDiscoveryOptions {
   /** Safety net behind pub/sub: re-read the table this often (default 2000 ms). */
@@ -87,29 +94,36 @@ export class K8sDiscovery {
     this.dropDrained();
   }
 
-  /** Makes the pool match the table's routable pods. */
+  /**
+   * Makes the pool match the table's routable pods. A pod's id is `<namespace>/<pod name>`
+   * (routingPodId): pod names repeat across namespaces, and pins must name one pod.
+   */
   apply(table: RoutingTable): void {
     const routable = new Map<string, RoutingPod>();
     const poolsOf = new Map<string, string[]>();
+    const inflightCaps = new Map<string, number>();
     for (const pool of table.pools) {
+      const poolId = routingPoolId(pool);
       for (const pod of pool.pods) {
         if (!pod.ready || !pod.healthy) continue;
-        poolsOf.set(pod.name, [...(poolsOf.get(pod.name) ?? []), pool.name]);
-        const seen = routable.get(pod.name);
+        const id = routingPodId(pool, pod);
+        poolsOf.set(id, [...(poolsOf.get(id) ?? []), poolId]);
+        if (pool.maxInflightPerPod !== undefined)
+          inflightCaps.set(id, Math.min(inflightCaps.get(id) ?? Infinity, pool.maxInflightPerPod));
+        const seen = routable.get(id);
         // A pod selected by two pools serves the models of both.
-        routable.set(
-          pod.name,
-          seen ? { ...pod, models: [...new Set([...seen.models, ...pod.models])] } : pod,
-        );
+        routable.set(id, seen ? { ...pod, models: [...new Set([...seen.models, ...pod.models])] } : pod);
       }
     }
-    for (const entry of routable.values()) {
-      const known = this.pool.get(entry.name);
-      const pod = this.pool.upsert(entry.name, entry.url, entry.models);
-      if (known !== pod || pod.draining) this.logger.info('pod joined', { pod: entry.name, url: entry.url });
+    this.pool.setPoolSettings(table.pools.map(poolSettingsOf));
+    for (const [id, entry] of routable) {
+      const known = this.pool.get(id);
+      const pod = this.pool.upsert(id, entry.url, entry.models);
+      if (known !== pod || pod.draining) this.logger.info('pod joined', { pod: id, url: entry.url });
       pod.draining = false;
-      pod.pools = poolsOf.get(entry.name) ?? [];
-      if (entry.probedAt > (this.probedAt.get(entry.name) ?? -1) || pod !== known) {
+      pod.pools = poolsOf.get(id) ?? [];
+      pod.maxInflight = inflightCaps.get(id);
+      if (entry.probedAt > (this.probedAt.get(id) ?? -1) || pod !== known) {
         pod.markUp();
         pod.scraped = {
           ...pod.scraped,
@@ -118,7 +132,7 @@ export class K8sDiscovery {
           kvUsage: entry.kvUsage,
         };
         pod.lastProbeAt = entry.probedAt;
-        this.probedAt.set(entry.name, entry.probedAt);
+        this.probedAt.set(id, entry.probedAt);
       }
       this.options.metrics?.podHealthy.set({ pod: pod.id }, pod.healthy ? 1 : 0);
     }

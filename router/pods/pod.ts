@@ -19,8 +19,13 @@ export class Pod {
   readonly id: string;
   readonly url: string;
   models: string[];
-  /** VllmPools (by name) that select this pod; empty with static discovery. */
+  /** VllmPools (ids `<namespace>/<name>`) that select this pod; empty with static discovery. */
   pools: string[] = [];
+  /**
+   * The smallest `routing.maxInflightPerPod` of its pools (undefined: none sets one, the router's
+   * `--max-inflight-per-pod` applies). A pod's capacity is physical, so the strictest pool wins.
+   */
+  maxInflight: number | undefined = undefined;
   /** The last probe's (or the routing table's) verdict; a refused connection also clears it. */
   private probedUp = true;
   private probeReason: DownReason = undefined;

@@ -1,10 +1,13 @@
 import type { StaticBackend } from '../config.ts';
 import type { PodSnapshot } from '../scheduling/types.ts';
 import { Pod } from './pod.ts';
+import type { PoolSettings } from './pool-settings.ts';
 
 /** The pods this router can send to, kept current by discovery and health checks. */
 export class PodPool {
   private readonly pods = new Map<string, Pod>();
+  /** The VllmPools' routing settings by pool id (k8s discovery; empty with static discovery). */
+  private settings: ReadonlyMap<string, PoolSettings> = new Map();
 
   static fromStatic(backends: readonly StaticBackend[]): PodPool {
     const pool = new PodPool();
@@ -22,6 +25,15 @@ export class PodPool {
     const pod = new Pod(id, url, models);
     this.pods.set(id, pod);
     return pod;
+  }
+
+  /** Replaces the pools' routing settings (each routing-table version). */
+  setPoolSettings(pools: readonly PoolSettings[]): void {
+    this.settings = new Map(pools.map((p) => [p.id, p]));
+  }
+
+  poolSettings(id: string | undefined): PoolSettings | undefined {
+    return id === undefined ? undefined : this.settings.get(id);
   }
 
   remove(id: string): void {

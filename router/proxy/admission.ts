@@ -11,15 +11,25 @@ interface Waiter {
  * queue ordered by workflow priority (higher first), first come first served within a priority.
  */
 export class AdmissionGate {
-  private readonly limit: number;
+  private currentLimit: number;
   private readonly queueSize: number;
   private inflight = 0;
   private readonly waiting: Waiter[] = [];
   private seq = 0;
 
   constructor(limit: number, queueSize: number) {
-    this.limit = limit;
+    this.currentLimit = limit;
     this.queueSize = queueSize;
+  }
+
+  get limit(): number {
+    return this.currentLimit;
+  }
+
+  /** A new cap (a VllmPool's maxInflightPerPod changed): a higher one admits waiting calls at once. */
+  resize(limit: number): void {
+    this.currentLimit = limit;
+    while (this.inflight < this.currentLimit && this.waiting.length > 0) this.waiting.shift()?.grant();
   }
 
   get depth(): number {
@@ -28,7 +38,7 @@ export class AdmissionGate {
 
   /** Resolves with a release function once admitted; 429 when the queue is full, rejects on abort. */
   acquire(priority: number, signal: AbortSignal): Promise<() => void> {
-    if (this.inflight < this.limit && this.waiting.length === 0) {
+    if (this.inflight < this.currentLimit && this.waiting.length === 0) {
       this.inflight += 1;
       return Promise.resolve(this.releaser());
     }

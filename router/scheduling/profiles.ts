@@ -1,7 +1,8 @@
 /**
  * The named profiles behind `--routing-logic` (DESIGN section 4), in one table. Every profile
  * drops pods that do not serve the model, are unhealthy or draining, or are at their in-flight
- * cap; they differ in scorers (weights below) and picker.
+ * cap; workflow_aware also drops pods at the pool's maxWorkflowsPerPod for new workflows
+ * (workflow-cap). They differ in scorers (weights below) and picker.
  *
  * | logic          | scorers (weight)                                              | picker       |
  * |----------------|---------------------------------------------------------------|--------------|
@@ -25,6 +26,7 @@ import { ROUTING_LOGIC_NAMES, type RoutingLogicName } from '../../core/routing-l
 import { capacityFilter } from './filters/capacity.ts';
 import { healthyFilter } from './filters/healthy.ts';
 import { modelFilter } from './filters/model.ts';
+import { workflowCapFilter } from './filters/workflow-cap.ts';
 import { maxScorePicker } from './pickers/max-score.ts';
 import { roundRobinPicker } from './pickers/round-robin.ts';
 import { sessionHashPicker } from './pickers/session-hash.ts';
@@ -54,6 +56,8 @@ export const WEIGHTS = {
 } as const;
 
 const FILTERS: readonly Filter[] = [modelFilter, healthyFilter, capacityFilter];
+/** workflow_aware also honours the pool's cap on pinned workflows per pod (a no-op without one). */
+const WORKFLOW_FILTERS: readonly Filter[] = [...FILTERS, workflowCapFilter];
 
 const FIXED: Readonly<Record<Exclude<RoutingLogic, 'workflow_aware'>, Profile>> = {
   roundrobin: { name: 'roundrobin', filters: FILTERS, scorers: [], picker: roundRobinPicker },
@@ -84,7 +88,7 @@ function workflowAware(batchingPreference: number): Profile {
   const w = WEIGHTS.workflow_aware;
   return {
     name: 'workflow_aware',
-    filters: FILTERS,
+    filters: WORKFLOW_FILTERS,
     scorers: [
       { scorer: workflowPinScorer({ batchingPreference }), weight: w['workflow-pin'] },
       { scorer: prefixScorer, weight: w.prefix },

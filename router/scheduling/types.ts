@@ -5,7 +5,7 @@
 
 /** One pod as the scheduler sees it at decision time. */
 export interface PodSnapshot {
-  /** Stable pod name (static backends: `pod-0`, `pod-1`...; Kubernetes: the Pod name). */
+  /** Stable pod id (static backends: `pod-0`, `pod-1`...; Kubernetes: `<namespace>/<pod name>`). */
   readonly id: string;
   readonly url: string;
   readonly models: readonly string[];
@@ -47,6 +47,8 @@ export interface SchedulingRequest {
   readonly sequence: number;
   /** A key for tie-breaking calls without workflow or session (e.g. the request id). */
   readonly requestKey: string;
+  /** The pool's `routing.maxWorkflowsPerPod`: pods at it take no new workflow (undefined: no cap). */
+  readonly maxWorkflowsPerPod?: number | undefined;
 }
 
 export interface Filter {

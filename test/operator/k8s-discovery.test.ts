@@ -75,24 +75,25 @@ describe('K8sDiscovery', () => {
           .all()
           .map((p) => p.id)
           .sort(),
-        ['a', 'b'],
+        ['default/a', 'default/b'],
+        'pod ids are <namespace>/<pod name>',
       );
-      const a = pool.get('a');
+      const a = pool.get('default/a');
       assert.deepEqual(
         { running: a?.scraped.running, waiting: a?.scraped.waiting, kv: a?.scraped.kvUsage },
         { running: 3, waiting: 2, kv: 0.5 },
       );
 
       // b leaves while a call is in flight on it: it drains (no new calls), then goes.
-      const b = pool.get('b');
+      const b = pool.get('default/b');
       assert.ok(b);
       b.inflight = 1;
       await table.update({ put: [routingPool([routingPod('a', 'http://127.0.0.2:8000')])] }, 2);
       await eventually('b draining', () => b.draining);
-      assert.ok(pool.get('b'), 'kept while its call runs');
+      assert.ok(pool.get('default/b'), 'kept while its call runs');
       b.inflight = 0;
       await discovery.refresh();
-      assert.equal(pool.get('b'), undefined);
+      assert.equal(pool.get('default/b'), undefined);
 
       // A pod marked down locally (connection refused) comes back only with a newer probe.
       a?.markDown('connection-refused');
@@ -106,14 +107,14 @@ describe('K8sDiscovery', () => {
         { put: [routingPool([routingPod('a', 'http://127.0.0.2:8000', { probedAt: 2 })])] },
         4,
       );
-      await eventually('a up again after a newer probe', () => pool.get('a')?.healthy === true);
+      await eventually('a up again after a newer probe', () => pool.get('default/a')?.healthy === true);
 
       // A new IP under the same name (a restarted pod): a new Pod with fresh connections.
       await table.update(
         { put: [routingPool([routingPod('a', 'http://127.0.0.9:8000', { probedAt: 2 })])] },
         5,
       );
-      await eventually('a at its new address', () => pool.get('a')?.url === 'http://127.0.0.9:8000');
+      await eventually('a at its new address', () => pool.get('default/a')?.url === 'http://127.0.0.9:8000');
     } finally {
       await discovery.close();
       pool.close();
@@ -135,8 +136,53 @@ describe('K8sDiscovery', () => {
         },
         1,
       );
-      await eventually('x with both models', () => pool.get('x')?.models.length === 2);
+      await eventually('x with both models', () => pool.get('default/x')?.models.length === 2);
       assert.deepEqual(pool.allModels(), ['m1', 'm2']);
+      assert.deepEqual(pool.get('default/x')?.pools, ['default/p1', 'default/p2']);
+    } finally {
+      await discovery.close();
+      pool.close();
+    }
+  });
+});
+
+describe('K8sDiscovery across namespaces and per-pool settings', () => {
+  test('equal pod names in two namespaces are two pods; each pool hands its settings to the router', async () => {
+    const table = new MemoryRoutingTable();
+    const pool = new PodPool();
+    const discovery = new K8sDiscovery(table, pool, logger, { pollMs: 60_000 });
+    await discovery.start();
+    try {
+      await table.update(
+        {
+          put: [
+            {
+              ...routingPool([routingPod('vllm-0', 'http://127.0.0.2:8000')], 'llama'),
+              namespace: 'a',
+              logic: 'least_loaded',
+              maxInflightPerPod: 8,
+            },
+            {
+              namespace: 'b',
+              name: 'llama',
+              models: [MODEL],
+              maxWorkflowsPerPod: 3,
+              pods: [routingPod('vllm-0', 'http://127.0.0.3:8000')],
+            },
+          ],
+        },
+        1,
+      );
+      await eventually('both pods', () => pool.all().length === 2);
+      assert.equal(pool.get('a/vllm-0')?.url, 'http://127.0.0.2:8000');
+      assert.equal(pool.get('b/vllm-0')?.url, 'http://127.0.0.3:8000');
+      assert.deepEqual(pool.get('a/vllm-0')?.pools, ['a/llama']);
+      assert.deepEqual(pool.get('b/vllm-0')?.pools, ['b/llama']);
+      assert.equal(pool.get('a/vllm-0')?.maxInflight, 8);
+      assert.equal(pool.get('b/vllm-0')?.maxInflight, undefined, "unset: the router's flag");
+      assert.equal(pool.poolSettings('a/llama')?.logic, 'least_loaded');
+      assert.equal(pool.poolSettings('b/llama')?.logic, undefined);
+      assert.equal(pool.poolSettings('b/llama')?.maxWorkflowsPerPod, 3);
     } finally {
       await discovery.close();
       pool.close();
@@ -182,7 +228,7 @@ describe('a router with --service-discovery k8s', () => {
     const running = router;
     assert.deepEqual(
       running.core.pool.all().map((p) => p.id),
-      ['pod-a'],
+      ['default/pod-a'],
       'read at start',
     );
     const client = new OpenAI({ baseURL: `${running.url}/v1`, apiKey: 'unused', maxRetries: 0 });
@@ -198,15 +244,18 @@ describe('a router with --service-discovery k8s', () => {
     await call();
     const pinned = async (): Promise<string | undefined> =>
       running.core.store.pins.get({ tenant: 'default', id: 'wf-1' });
-    assert.equal(await pinned(), 'pod-a');
+    assert.equal(await pinned(), 'default/pod-a');
 
     const started = Date.now();
     await writer.update({ put: [routingPool([routingPod('pod-b', s1.url)])] }, Date.now());
-    await eventually('the router to follow the table', () => running.core.pool.get('pod-a') === undefined);
+    await eventually(
+      'the router to follow the table',
+      () => running.core.pool.get('default/pod-a') === undefined,
+    );
     const followedMs = Date.now() - started;
     assert.ok(followedMs < 1000, `followed within a second (took ${followedMs} ms)`);
     await call();
-    assert.equal(await pinned(), 'pod-b');
+    assert.equal(await pinned(), 'default/pod-b');
     await eventually(
       'the migration counted',
       async () =>

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { WorkflowResourceStatus } from '../../core/resource-status.ts';
+import { pinCountsIn, podIdIn } from '../../core/routing-table.ts';
 import type { WorkflowRecord } from '../../core/store/records.ts';
 import { applyEvent, applySpec, newRecord } from '../../core/store/workflow-record.ts';
 import { workflowSpecSchema } from '../../core/workflow-spec.ts';
@@ -103,6 +104,34 @@ describe('workflow status', () => {
     assert.deepEqual(workflowEvents(before, s), [
       { type: 'Normal', reason: 'Pinned', message: 'pinned to pod pod-1' },
     ]);
+  });
+
+  test("a pin in the Workflow's namespace shows the pod name; a pin elsewhere keeps its namespace", () => {
+    const r = record();
+    r.pinnedPod = 'default/vllm-0';
+    assert.equal(workflowStatus(observe(r), undefined).pinnedPod, 'vllm-0');
+    r.pinnedPod = 'gpu/vllm-0';
+    const s = workflowStatus(observe(r), undefined);
+    assert.equal(s.pinnedPod, 'gpu/vllm-0');
+    assert.equal(cond(s, 'Pinned')?.message, 'calls go to pod gpu/vllm-0');
+  });
+
+  test('an id owned by another Workflow: Pending, Ready False IdConflict, one Warning event', () => {
+    const lived = workflowStatus(observe(record()), undefined);
+    const s = workflowStatus(observe(undefined, { conflict: 'team-a/fin' }), lived);
+    assert.equal(s.phase, 'Pending', 'not Expired: its record is not gone, it is somebody else’s');
+    assert.equal(cond(s, 'Ready')?.status, 'False');
+    assert.equal(cond(s, 'Ready')?.reason, 'IdConflict');
+    assert.match(cond(s, 'Ready')?.message ?? '', /Workflow team-a\/fin/);
+    const events = workflowEvents(lived, s);
+    assert.deepEqual(
+      events.map((e) => [e.type, e.reason]),
+      [['Warning', 'IdConflict']],
+    );
+    assert.deepEqual(
+      workflowEvents(s, workflowStatus(observe(undefined, { conflict: 'team-a/fin' }), s)),
+      [],
+    );
   });
 
   test('a migration is an Event naming both pods', () => {
@@ -230,6 +259,15 @@ describe('pool status', () => {
     );
     assert.equal(s.conditions?.[0]?.reason, 'PodsRoutable');
     assert.equal(s.observedGeneration, 3);
+  });
+
+  test("pin counts by pod id become the pool's own pods by name; other namespaces' pods are left out", () => {
+    assert.deepEqual(pinCountsIn('a', { 'a/vllm-0': 2, 'b/vllm-0': 5, 'a/vllm-1': 1, 'ab/vllm-0': 7 }), {
+      'vllm-0': 2,
+      'vllm-1': 1,
+    });
+    assert.equal(podIdIn('a', 'a/vllm-0'), 'vllm-0');
+    assert.equal(podIdIn('a', 'ab/vllm-0'), 'ab/vllm-0');
   });
 
   test('no pods and no routable pods are different reasons', () => {

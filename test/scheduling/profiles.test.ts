@@ -35,7 +35,9 @@ test('every routing logic has a profile that filters model, health and capacity'
     assert.equal(p.name, logic);
     assert.deepEqual(
       p.filters.map((f) => f.name),
-      ['model', 'healthy', 'capacity'],
+      logic === 'workflow_aware'
+        ? ['model', 'healthy', 'capacity', 'workflow-cap']
+        : ['model', 'healthy', 'capacity'],
     );
     assert.equal(profileFor(logic, OPTIONS), p, 'memoised');
   }
