@@ -202,6 +202,11 @@ function program(): Command {
         .argParser(decimal('upstream-timeout', 0.001, 86400)),
     )
     .addOption(
+      flag('inflight-lease', 'seconds', "how long a replica's count of calls in flight holds unless renewed")
+        .default(d.inflightLeaseMs / 1000)
+        .argParser(decimal('inflight-lease', 0.1, 3600)),
+    )
+    .addOption(
       flag('log-level', 'level', LOG_LEVELS.join(', '))
         .default(d.logLevel)
         .argParser(oneOf('log-level', LOG_LEVELS)),
@@ -256,6 +261,7 @@ interface ParsedFlags extends SafetyFlags, RedisFlags {
   maxInflightPerPod: number;
   admissionQueueSize: number;
   upstreamTimeout: number;
+  inflightLease: number;
   logLevel: RouterConfig['logLevel'];
   apiKeys?: string[];
   otelEndpoint?: string;
@@ -320,6 +326,7 @@ export function parseCli(argv: readonly string[]): CliResult {
       upstreamTimeoutMs: Math.round(f.upstreamTimeout * 1000),
       ...safetyConfig(f, FLAG_KIT),
       statsFlushMs: DEFAULT_CONFIG.statsFlushMs,
+      inflightLeaseMs: Math.round(f.inflightLease * 1000),
       logLevel: f.logLevel,
       apiKeys: f.apiKeys ?? [],
       ...redis,

@@ -35,6 +35,8 @@ export const routerConfigSchema = z.object({
   upstreamTimeoutMs: z.number().int().min(1),
   ...safetyConfigShape,
   statsFlushMs: z.number().int().min(0),
+  /** How long a replica's count of calls in flight holds in the store unless renewed (stats-batch.ts). */
+  inflightLeaseMs: z.number().int().min(100),
   logLevel: z.enum(LOG_LEVELS),
   apiKeys: z.array(z.string().min(8)),
   redisUrl: z.string().optional(),
@@ -74,6 +76,7 @@ export const DEFAULT_CONFIG: RouterConfig = {
   upstreamTimeoutMs: 600_000,
   ...SAFETY_DEFAULTS,
   statsFlushMs: 50,
+  inflightLeaseMs: 30_000,
   logLevel: 'info',
   apiKeys: [],
   redisUrl: undefined,

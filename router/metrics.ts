@@ -86,6 +86,13 @@ export class RouterMetrics {
     registers: [this.registry],
   });
 
+  readonly statsDropped = new Counter({
+    name: 'workflow_router_stats_dropped_total',
+    help: 'Workflow statistics events never written: queue-full (over 100,000 waiting during a store outage), rejected (a batch the store kept refusing)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly storeUp = new Gauge({
     name: 'workflow_router_store_up',
     help: '1 while the shared state store (Redis) is reachable, 0 while the router runs degraded',

@@ -46,7 +46,10 @@ export interface WorkflowRecord {
   messages: MessageCounters;
   migrations: number;
   spills: number;
-  /** Calls started and not yet finished, fleet-wide; a workflow mid-call is never evicted. */
+  /**
+   * Calls started and not yet finished, fleet-wide: the sum of the replicas' live shares
+   * (stats-batch.ts); a workflow mid-call is never evicted.
+   */
   inflight: number;
   contextTokens: number;
   contextEntries: number;

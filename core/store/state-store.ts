@@ -2,7 +2,8 @@ import type { WorkflowKey } from '../ids.ts';
 import type { ContextSharing } from '../strategy.ts';
 import type { WorkflowSpec } from '../workflow-spec.ts';
 import type { QuotaStore } from './quota-store.ts';
-import type { AgentMessage, ContextEntry, WorkflowEvent, WorkflowRecord, WorkflowTotals } from './records.ts';
+import type { AgentMessage, ContextEntry, WorkflowRecord, WorkflowTotals } from './records.ts';
+import type { StatsBatch } from './stats-batch.ts';
 
 /**
  * The router fleet's shared state (DESIGN section 6). Two implementations pass one contract
@@ -68,8 +69,12 @@ export interface WorkflowStore {
   get(key: WorkflowKey): Promise<WorkflowRecord | undefined>;
   /** Live workflows of one tenant, or of every tenant when omitted. */
   list(tenant?: string): Promise<WorkflowRecord[]>;
-  /** Applies a batch of facts learned on the request path. Unknown workflows are ignored. */
-  apply(events: readonly WorkflowEvent[]): Promise<void>;
+  /**
+   * Applies a replica's batch of facts learned on the request path, and its calls in flight:
+   * each workflow applies a writer's batch once (a re-sent batch is skipped), see stats-batch.ts.
+   * Unknown workflows are ignored.
+   */
+  apply(batch: StatsBatch): Promise<void>;
   /** Removes the workflow and everything it owns (pin, context, inboxes). */
   delete(key: WorkflowKey): Promise<boolean>;
   /** Removes workflows idle past their ttl; returns them. */

@@ -69,13 +69,13 @@ function agentStats(record: WorkflowRecord, agent: string): AgentStats {
 export function applyEvent(record: WorkflowRecord, event: WorkflowEvent): void {
   touch(record, event.at);
   switch (event.type) {
+    // Calls in flight are not counted from these events but from each replica's share of them
+    // (stats-batch.ts): a crashed replica never sends the end of its calls.
     case 'call-start': {
-      record.inflight += 1;
       if (event.agent !== undefined) agentStats(record, event.agent).lastSeenAt = event.at;
       return;
     }
     case 'call': {
-      record.inflight = Math.max(0, record.inflight - 1);
       const agent = event.agent === undefined ? undefined : agentStats(record, event.agent);
       if (agent) agent.lastSeenAt = Math.max(agent.lastSeenAt, event.at);
       if (!event.ok) {

@@ -42,6 +42,7 @@ export class WorkflowService {
       logger,
       metrics,
       () => store.health() === 'degraded',
+      config.inflightLeaseMs,
     );
   }
 

@@ -9,7 +9,9 @@ import type { WorkflowKey } from '../../core/ids.ts';
 import { compareMessageIds, messageIdSchema } from '../../core/message-id.ts';
 import type { WorkflowEvent } from '../../core/store/records.ts';
 import type { StateStore, WorkflowInit } from '../../core/store/state-store.ts';
+import type { StatsBatch } from '../../core/store/stats-batch.ts';
 import { workflowSpecSchema } from '../../core/workflow-spec.ts';
+import { statsBatch } from '../helpers/stats-batch.ts';
 
 export interface ContractHooks<S extends StateStore> {
   /** Every key the backing store holds for one workflow (Redis: SCAN); used to prove delete leaves nothing. */
@@ -192,9 +194,9 @@ export function runStoreContract<S extends StateStore>(
       it('declaring a running workflow keeps its pin, counters and creation time', async (store) => {
         await store.workflows.ensure(wf('w'), INIT, T0, MAX);
         await store.pins.claim(wf('w'), 'pod-a');
-        await store.workflows.apply([
-          { type: 'call', key: wf('w'), agent: 'a', at: T0 + 1, ok: true, usage: undefined },
-        ]);
+        await store.workflows.apply(
+          statsBatch([{ type: 'call', key: wf('w'), agent: 'a', at: T0 + 1, ok: true, usage: undefined }]),
+        );
         const spec = workflowSpecSchema.parse({ contextSharing: 'none' });
         const { record } = await store.workflows.declare(wf('w'), spec, INIT, T0 + 2, MAX);
         assert.equal(record.pinnedPod, 'pod-a');
@@ -254,7 +256,7 @@ export function runStoreContract<S extends StateStore>(
           { type: 'messages', key, at: T0 + 25, sent: 3, delivered: 2, refused: 1 },
           { type: 'call-start', key: wf('unknown'), agent: 'x', at: T0 + 26 },
         ];
-        await store.workflows.apply(events);
+        await store.workflows.apply(statsBatch(events));
         const record = await store.workflows.get(key);
         assert.ok(record);
         assert.equal(record.calls, 2);
@@ -287,25 +289,120 @@ export function runStoreContract<S extends StateStore>(
           },
         });
         assert.equal(await store.workflows.get(wf('unknown')), undefined, 'events never create workflows');
-        await store.workflows.apply([]);
+        await store.workflows.apply(statsBatch([]));
       });
 
-      it('apply tracks calls in flight and never lets the count go negative', async (store) => {
+      it("calls in flight are the sum of the replicas' latest shares, not of call events", async (store) => {
         const key = wf('w');
         await store.workflows.ensure(key, INIT, T0, MAX);
-        await store.workflows.apply([
-          { type: 'call-start', key, agent: 'a', at: T0 + 1 },
-          { type: 'call-start', key, agent: 'a', at: T0 + 2 },
-        ]);
-        await store.workflows.apply([
-          { type: 'call', key, agent: 'a', at: T0 + 3, ok: true, usage: undefined },
-        ]);
+        await store.workflows.apply(
+          statsBatch([{ type: 'call-start', key, agent: 'a', at: T0 + 1 }], {
+            writer: 'r1',
+            seq: 1,
+            inflight: [{ key, calls: 2 }],
+          }),
+        );
+        await store.workflows.apply(statsBatch([], { writer: 'r2', seq: 1, inflight: [{ key, calls: 1 }] }));
+        assert.equal((await store.workflows.get(key))?.inflight, 3);
+        await store.workflows.apply(
+          statsBatch([{ type: 'call', key, agent: 'a', at: T0 + 3, ok: true, usage: undefined }], {
+            writer: 'r1',
+            seq: 2,
+            inflight: [{ key, calls: 0 }],
+          }),
+        );
+        assert.equal((await store.workflows.get(key))?.inflight, 1, "a share replaces its writer's last one");
+        await store.workflows.apply(
+          statsBatch([{ type: 'spill', key, at: T0 + 4 }], { writer: 'r2', seq: 2 }),
+        );
+        assert.equal((await store.workflows.get(key))?.inflight, 1, 'a batch without a share keeps it');
+        assert.equal((await store.workflows.list())[0]?.inflight, 1);
+      });
+
+      it('a batch re-sent after it was applied counts once; later batches and other writers count', async (store) => {
+        const key = wf('w');
+        await store.workflows.ensure(key, INIT, T0, MAX);
+        const usage = { promptTokens: 10, cachedTokens: 4, completionTokens: 2 };
+        const call = (at: number): WorkflowEvent => ({ type: 'call', key, agent: 'a', at, ok: true, usage });
+        const first = statsBatch([call(T0 + 1), { type: 'spill', key, at: T0 + 1 }], {
+          writer: 'r1',
+          seq: 7,
+        });
+        await store.workflows.apply(first);
+        await store.workflows.apply(first);
+        await Promise.all([store.workflows.apply(first), store.workflows.apply(first)]);
+        let record = await store.workflows.get(key);
+        assert.equal(record?.calls, 1);
+        assert.equal(record?.promptTokens, 10);
+        assert.equal(record?.spills, 1);
+        assert.equal(record?.agents.a?.calls, 1);
+        await store.workflows.apply(statsBatch([call(T0 + 2)], { writer: 'r1', seq: 6 }));
+        assert.equal(
+          (await store.workflows.get(key))?.calls,
+          1,
+          'an older batch of the writer was applied before',
+        );
+        await store.workflows.apply(statsBatch([call(T0 + 3)], { writer: 'r1', seq: 8 }));
+        await store.workflows.apply(statsBatch([call(T0 + 4)], { writer: 'r2', seq: 7 }));
+        record = await store.workflows.get(key);
+        assert.equal(record?.calls, 3);
+        assert.equal(record?.promptTokens, 30);
+        assert.equal(record?.lastActiveAt, T0 + 4);
+      });
+
+      it('a batch re-sent after a partial failure applies only where it had not been applied', async (store) => {
+        const [a, b] = [wf('a'), wf('b')];
+        await store.workflows.ensure(a, INIT, T0, MAX);
+        await store.workflows.ensure(b, INIT, T0, MAX);
+        const call = (key: WorkflowKey): WorkflowEvent => ({
+          type: 'call',
+          key,
+          agent: undefined,
+          at: T0 + 1,
+          ok: true,
+          usage: undefined,
+        });
+        // The first attempt reached a's slot only (b's node was down): the retry is the whole batch.
+        await store.workflows.apply(
+          statsBatch([call(a)], { writer: 'r1', seq: 3, inflight: [{ key: a, calls: 1 }] }),
+        );
+        await store.workflows.apply(
+          statsBatch([call(a), call(b)], {
+            writer: 'r1',
+            seq: 3,
+            inflight: [
+              { key: a, calls: 1 },
+              { key: b, calls: 2 },
+            ],
+          }),
+        );
+        assert.equal((await store.workflows.get(a))?.calls, 1);
+        assert.equal((await store.workflows.get(b))?.calls, 1);
+        assert.equal((await store.workflows.get(b))?.inflight, 2);
+        assert.equal((await store.workflows.totals()).calls, 2);
+      });
+
+      it("a replica's share of calls in flight ends with its lease: the workflow is then evictable", async (store) => {
+        const key = wf('crashed');
+        await store.workflows.ensure(key, INIT, T0, 1);
+        await store.workflows.apply(
+          statsBatch([{ type: 'call-start', key, agent: 'a', at: T0 }], {
+            writer: 'dead-replica',
+            seq: 1,
+            inflight: [{ key, calls: 1 }],
+            leaseMs: 400,
+          }),
+        );
         assert.equal((await store.workflows.get(key))?.inflight, 1);
-        await store.workflows.apply([
-          { type: 'call', key, agent: 'a', at: T0 + 4, ok: true, usage: undefined },
-          { type: 'call', key, agent: 'a', at: T0 + 5, ok: true, usage: undefined },
-        ]);
+        const busy = await store.workflows.ensure(wf('other'), INIT, T0 + 1, 1);
+        assert.deepEqual(busy.evicted, [], 'mid-call while the lease runs');
+        await store.workflows.delete(wf('other'));
+        await sleep(600);
+        // Nobody renewed the share (the replica was killed): the call no longer counts.
         assert.equal((await store.workflows.get(key))?.inflight, 0);
+        assert.equal((await store.workflows.list()).find((r) => r.key.id === 'crashed')?.inflight, 0);
+        const after = await store.workflows.ensure(wf('next'), INIT, T0 + 2, 1);
+        assert.deepEqual(sortedKeys(after.evicted), [key]);
       });
 
       it('apply: counters add up whatever the order of batches, activity is the latest', async (store) => {
@@ -319,8 +416,8 @@ export function runStoreContract<S extends StateStore>(
           ok: true,
           usage: { promptTokens: 10, cachedTokens: 1, completionTokens: 2 },
         });
-        await store.workflows.apply([call(T0 + 300), call(T0 + 100)]);
-        await store.workflows.apply([call(T0 + 200)]);
+        await store.workflows.apply(statsBatch([call(T0 + 300), call(T0 + 100)]));
+        await store.workflows.apply(statsBatch([call(T0 + 200)]));
         const record = await store.workflows.get(key);
         assert.equal(record?.calls, 3);
         assert.equal(record?.promptTokens, 30);
@@ -333,7 +430,7 @@ export function runStoreContract<S extends StateStore>(
         await store.workflows.ensure(wf('w2'), INIT, T0 + 1, 3);
         await store.workflows.ensure(wf('w3'), INIT, T0 + 2, 3);
         await store.pins.claim(wf('w2'), 'pod-a');
-        await store.workflows.apply([{ type: 'spill', key: wf('w1'), at: T0 + 3 }]);
+        await store.workflows.apply(statsBatch([{ type: 'spill', key: wf('w1'), at: T0 + 3 }]));
         const result = await store.workflows.ensure(wf('w4'), INIT, T0 + 4, 3);
         assert.equal(result.created, true);
         assert.deepEqual(sortedKeys(result.evicted), [wf('w2')]);
@@ -353,20 +450,20 @@ export function runStoreContract<S extends StateStore>(
 
       it('eviction never removes a workflow with a call in flight', async (store) => {
         await store.workflows.ensure(wf('busy'), INIT, T0, 2);
-        await store.workflows.apply([{ type: 'call-start', key: wf('busy'), agent: 'a', at: T0 }]);
+        const share = (key: WorkflowKey, calls: number): StatsBatch =>
+          statsBatch([], { writer: 'r1', inflight: [{ key, calls }] });
+        await store.workflows.apply(share(wf('busy'), 1));
         await store.workflows.ensure(wf('idle'), INIT, T0 + 1, 2);
         const first = await store.workflows.ensure(wf('new1'), INIT, T0 + 2, 2);
         assert.deepEqual(sortedKeys(first.evicted), [wf('idle')]);
         assert.ok(await store.workflows.get(wf('busy')));
 
-        await store.workflows.apply([{ type: 'call-start', key: wf('new1'), agent: 'a', at: T0 + 3 }]);
+        await store.workflows.apply(share(wf('new1'), 1));
         const second = await store.workflows.ensure(wf('new2'), INIT, T0 + 4, 2);
         assert.deepEqual(second.evicted, [], 'every other workflow is mid-call: none is evicted');
         assert.equal((await store.workflows.list()).length, 3);
 
-        await store.workflows.apply([
-          { type: 'call', key: wf('busy'), agent: 'a', at: T0 + 5, ok: true, usage: undefined },
-        ]);
+        await store.workflows.apply(share(wf('busy'), 0));
         const third = await store.workflows.ensure(wf('new3'), INIT, T0 + 6, 2);
         assert.deepEqual(sortedKeys(third.evicted), [wf('new2'), wf('busy')].sort(byKey));
         assert.equal((await store.workflows.totals()).evicted, 3);
@@ -394,7 +491,7 @@ export function runStoreContract<S extends StateStore>(
         const spec = workflowSpecSchema.parse({ ttlSeconds: 300 });
         await store.workflows.declare(wf('declared'), spec, INIT, T0, MAX);
         await store.pins.claim(wf('short'), 'pod-a');
-        await store.workflows.apply([{ type: 'spill', key: wf('active'), at: T0 + 50_000 }]);
+        await store.workflows.apply(statsBatch([{ type: 'spill', key: wf('active'), at: T0 + 50_000 }]));
 
         assert.deepEqual(await store.workflows.expire(T0 + 59_999), []);
         assert.deepEqual(sortedKeys(await store.workflows.expire(T0 + 60_000)), [wf('short')]);
@@ -419,12 +516,14 @@ export function runStoreContract<S extends StateStore>(
         const usage = { promptTokens: 100, cachedTokens: 40, completionTokens: 5 };
         for (const key of [wf('a', 't1'), wf('b', 't1'), wf('a', 't2')]) {
           await store.workflows.ensure(key, INIT, T0, MAX);
-          await store.workflows.apply([
-            { type: 'call', key, agent: 'x', at: T0 + 1, ok: true, usage },
-            { type: 'spill', key, at: T0 + 2 },
-            { type: 'migration', key, at: T0 + 3, from: 'p', to: 'q' },
-            { type: 'messages', key, at: T0 + 4, sent: 2, delivered: 1, refused: 1 },
-          ]);
+          await store.workflows.apply(
+            statsBatch([
+              { type: 'call', key, agent: 'x', at: T0 + 1, ok: true, usage },
+              { type: 'spill', key, at: T0 + 2 },
+              { type: 'migration', key, at: T0 + 3, from: 'p', to: 'q' },
+              { type: 'messages', key, at: T0 + 4, sent: 2, delivered: 1, refused: 1 },
+            ]),
+          );
         }
         const all = await store.workflows.totals();
         assert.deepEqual(all, {
@@ -487,9 +586,9 @@ export function runStoreContract<S extends StateStore>(
         await store.pins.claim(b, 'pod-b');
         await store.contexts.append(a, { agent: 'x', text: 'only a', tokens: 1, at: T0 }, 100);
         await store.messages.send(a, 'agent', { from: 'x', payload: 'for a', ttlSeconds: 60 }, now, 10);
-        await store.workflows.apply([
-          { type: 'call', key: a, agent: 'x', at: T0 + 1, ok: true, usage: undefined },
-        ]);
+        await store.workflows.apply(
+          statsBatch([{ type: 'call', key: a, agent: 'x', at: T0 + 1, ok: true, usage: undefined }]),
+        );
 
         assert.equal(await store.pins.get(a), 'pod-a');
         assert.equal(await store.pins.get(b), 'pod-b');

@@ -18,6 +18,7 @@ import {
   startRedisSentinel,
   type RedisServer,
 } from '../helpers/redis.ts';
+import { statsBatch } from '../helpers/stats-batch.ts';
 import { runStoreContract } from './contract.ts';
 
 let server: RedisServer | undefined;
@@ -226,7 +227,7 @@ describe('redis store: near-cache and batching', () => {
         );
       };
       const before = await stats();
-      await store.workflows.apply(events);
+      await store.workflows.apply(statsBatch(events));
       const after = await stats();
       const delta = (name: string): number => (after.get(name) ?? 0) - (before.get(name) ?? 0);
       assert.equal(delta('evalsha') + delta('eval'), keys.length, 'one script call per workflow');
@@ -353,7 +354,7 @@ describe('redis store: outages', () => {
         StoreUnavailableError,
       );
       await assert.rejects(
-        store.workflows.apply([{ type: 'spill', key: wf('known'), at: now }]),
+        store.workflows.apply(statsBatch([{ type: 'spill', key: wf('known'), at: now }])),
         StoreUnavailableError,
       );
       assert.ok(Date.now() - started < 2000, 'operations reject at once, they do not wait for Redis');

@@ -1,5 +1,6 @@
 import { keyString, type WorkflowKey } from '../../ids.ts';
 import type { AgentMessage, ContextEntry, WorkflowRecord } from '../records.ts';
+import type { WriterMark } from '../stats-batch.ts';
 import { InboxWaiters } from './inbox-waiters.ts';
 
 export interface WorkflowState {
@@ -8,6 +9,8 @@ export interface WorkflowState {
   inboxes: Map<string, AgentMessage[]>;
   /** Per inbox, the greatest message id ever read (acknowledge counts each message once). */
   delivered: Map<string, string>;
+  /** Per statistics writer (a replica), its last applied batch and calls in flight (stats-batch.ts). */
+  writers: Map<string, WriterMark>;
 }
 
 /** The maps behind the in-memory store, shared by its pin, workflow, context and message parts. */

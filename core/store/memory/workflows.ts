@@ -2,8 +2,30 @@ import { keyString, type WorkflowKey } from '../../ids.ts';
 import type { WorkflowSpec } from '../../workflow-spec.ts';
 import { emptyTotals, type WorkflowEvent, type WorkflowRecord, type WorkflowTotals } from '../records.ts';
 import type { EnsureResult, WorkflowInit, WorkflowStore } from '../state-store.ts';
+import { alreadyApplied, forgettable, liveCalls, markAfter, type StatsBatch } from '../stats-batch.ts';
 import { applyEvent, applySpec, newRecord, touch } from '../workflow-record.ts';
-import { snapshot, type MemoryState } from './state.ts';
+import { snapshot, type MemoryState, type WorkflowState } from './state.ts';
+
+/** The record as callers see it: a copy, with the calls in flight of the live shares now. */
+function view(state: WorkflowState, now = Date.now()): WorkflowRecord {
+  const copy = snapshot(state.record);
+  copy.inflight = liveCalls(state.writers.values(), now);
+  return copy;
+}
+
+/** Groups a batch's events and shares by workflow (as the Redis store runs one script per workflow). */
+function byWorkflow(batch: StatsBatch): Map<string, { events: WorkflowEvent[]; calls: number | undefined }> {
+  const groups = new Map<string, { events: WorkflowEvent[]; calls: number | undefined }>();
+  const group = (key: WorkflowKey): { events: WorkflowEvent[]; calls: number | undefined } => {
+    const id = keyString(key);
+    const found = groups.get(id) ?? { events: [], calls: undefined };
+    groups.set(id, found);
+    return found;
+  };
+  for (const event of batch.events) group(event.key).events.push(event);
+  for (const share of batch.inflight) group(share.key).calls = share.calls;
+  return groups;
+}
 
 export class MemoryWorkflows implements WorkflowStore {
   private readonly state: MemoryState;
@@ -20,10 +42,10 @@ export class MemoryWorkflows implements WorkflowStore {
     maxWorkflows: number,
   ): Promise<EnsureResult> {
     const result = this.ensureNow(key, init, now, maxWorkflows);
-    const record = this.state.find(key)?.record;
-    if (!record) return Promise.resolve(result);
-    applySpec(record, spec, now, init.ttlSeconds);
-    return Promise.resolve({ ...result, record: snapshot(record) });
+    const state = this.state.find(key);
+    if (!state) return Promise.resolve(result);
+    applySpec(state.record, spec, now, init.ttlSeconds);
+    return Promise.resolve({ ...result, record: view(state) });
   }
 
   ensure(key: WorkflowKey, init: WorkflowInit, now: number, maxWorkflows: number): Promise<EnsureResult> {
@@ -34,7 +56,7 @@ export class MemoryWorkflows implements WorkflowStore {
     const existing = this.state.find(key);
     if (existing) {
       touch(existing.record, now);
-      return { record: snapshot(existing.record), created: false, evicted: [] };
+      return { record: view(existing), created: false, evicted: [] };
     }
     const evicted = this.evictFor(maxWorkflows);
     const record = newRecord(key, init, now);
@@ -43,6 +65,7 @@ export class MemoryWorkflows implements WorkflowStore {
       context: [],
       inboxes: new Map(),
       delivered: new Map(),
+      writers: new Map(),
     });
     return { record: snapshot(record), created: true, evicted };
   }
@@ -51,9 +74,10 @@ export class MemoryWorkflows implements WorkflowStore {
   private evictFor(maxWorkflows: number): WorkflowKey[] {
     const evicted: WorkflowKey[] = [];
     if (this.state.workflows.size < maxWorkflows) return evicted;
+    const now = Date.now();
     const idle = [...this.state.workflows.values()]
+      .filter((s) => liveCalls(s.writers.values(), now) === 0)
       .map((s) => s.record)
-      .filter((r) => r.inflight === 0)
       .sort((a, b) => a.lastActiveAt - b.lastActiveAt);
     for (const record of idle) {
       if (this.state.workflows.size < maxWorkflows) break;
@@ -65,21 +89,29 @@ export class MemoryWorkflows implements WorkflowStore {
   }
 
   get(key: WorkflowKey): Promise<WorkflowRecord | undefined> {
-    const record = this.state.find(key)?.record;
-    return Promise.resolve(record && snapshot(record));
+    const state = this.state.find(key);
+    return Promise.resolve(state && view(state));
   }
 
   list(tenant?: string): Promise<WorkflowRecord[]> {
-    const records = [...this.state.workflows.values()]
-      .map((s) => s.record)
-      .filter((r) => tenant === undefined || r.key.tenant === tenant);
-    return Promise.resolve(records.map((r) => snapshot(r)));
+    const states = [...this.state.workflows.values()].filter(
+      (s) => tenant === undefined || s.record.key.tenant === tenant,
+    );
+    return Promise.resolve(states.map((s) => view(s)));
   }
 
-  apply(events: readonly WorkflowEvent[]): Promise<void> {
-    for (const event of events) {
-      const record = this.state.find(event.key)?.record;
-      if (record) applyEvent(record, event);
+  /** As apply-events.lua does per workflow: skip a re-sent batch, fold the events, record the share. */
+  apply(batch: StatsBatch): Promise<void> {
+    const now = Date.now();
+    for (const [id, group] of byWorkflow(batch)) {
+      const state = this.state.workflows.get(id);
+      if (!state) continue;
+      const mark = state.writers.get(batch.writer);
+      if (alreadyApplied(mark, batch.seq)) continue;
+      for (const event of group.events) applyEvent(state.record, event);
+      if (!mark)
+        for (const [writer, old] of state.writers) if (forgettable(old, now)) state.writers.delete(writer);
+      state.writers.set(batch.writer, markAfter(mark, batch.seq, group.calls, batch.leaseMs, now));
     }
     return Promise.resolve();
   }

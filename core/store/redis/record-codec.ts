@@ -2,14 +2,28 @@ import type { WorkflowKey } from '../../ids.ts';
 import { contextSharingSchema } from '../../strategy.ts';
 import { workflowSpecSchema } from '../../workflow-spec.ts';
 import type { AgentMessage, AgentStats, ContextEntry, WorkflowEvent, WorkflowRecord } from '../records.ts';
+import { liveCalls, parseWriterMark, WRITER_RETENTION_MS, type WriterMark } from '../stats-batch.ts';
 import { luaNumber } from './reply.ts';
 
 /**
  * How a WorkflowRecord is laid out in its Redis hash. Scalar fields keep the record's names
  * (the Lua scripts use the same names); agent statistics are `a|<agent>|<stat>` fields so
  * HINCRBY can update them in place; message counters are msgSent/msgDelivered/msgRefused.
+ * Each statistics writer (a replica) has a `w|<writer>` field holding its WriterMark as
+ * `seq:calls:until` (stats-batch.ts); inflight is the sum of the live ones, not a field.
  */
 const AGENT_FIELD = 'a|';
+const WRITER_FIELD = 'w|';
+
+function writerMarks(fields: Map<string, string>): WriterMark[] {
+  const marks: WriterMark[] = [];
+  for (const [field, raw] of fields) {
+    if (!field.startsWith(WRITER_FIELD)) continue;
+    const mark = parseWriterMark(raw);
+    if (mark) marks.push(mark);
+  }
+  return marks;
+}
 
 function num(fields: Map<string, string>, name: string): number {
   const raw = fields.get(name);
@@ -36,8 +50,16 @@ function agentsOf(fields: Map<string, string>): Record<string, AgentStats> {
   return agents;
 }
 
-/** Builds the record from its hash; undefined when the hash is empty (no such workflow). */
-export function parseRecord(key: WorkflowKey, fields: Map<string, string>): WorkflowRecord | undefined {
+/**
+ * Builds the record from its hash; undefined when the hash is empty (no such workflow). The
+ * leases of calls in flight are judged by `now`, this process's clock: a view (the eviction
+ * check in remove-workflow.lua uses Redis' clock).
+ */
+export function parseRecord(
+  key: WorkflowKey,
+  fields: Map<string, string>,
+  now = Date.now(),
+): WorkflowRecord | undefined {
   if (fields.size === 0 || !fields.has('createdAt')) return undefined;
   const spec = fields.get('spec');
   const lastActiveAt = num(fields, 'lastActiveAt');
@@ -65,7 +87,7 @@ export function parseRecord(key: WorkflowKey, fields: Map<string, string>): Work
     },
     migrations: num(fields, 'migrations'),
     spills: num(fields, 'spills'),
-    inflight: num(fields, 'inflight'),
+    inflight: liveCalls(writerMarks(fields), now),
     contextTokens: num(fields, 'contextTokens'),
     contextEntries: num(fields, 'contextEntries'),
     contextBudgetReached: fields.get('contextBudgetReached') === '1',
@@ -89,6 +111,28 @@ export const TOTALS_FIELDS = [
 /** Counters are integers in Redis (HINCRBY); token counts are whole numbers anyway. */
 function count(n: number): string {
   return String(Math.round(n));
+}
+
+/**
+ * The arguments of apply-events.lua for one workflow's part of a batch: the writer, its batch
+ * number, its share of calls in flight ('' = none in this batch), the lease and the retention,
+ * then the events.
+ */
+export function encodeBatchPart(
+  writer: string,
+  seq: number,
+  calls: number | undefined,
+  leaseMs: number,
+  events: readonly WorkflowEvent[],
+): string[] {
+  return [
+    writer,
+    String(seq),
+    calls === undefined ? '' : count(calls),
+    count(leaseMs),
+    count(WRITER_RETENTION_MS),
+    ...encodeEvents(events),
+  ];
 }
 
 /** Encodes events for apply-events.lua: seven strings per event. */

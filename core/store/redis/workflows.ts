@@ -3,9 +3,10 @@ import type { WorkflowSpec } from '../../workflow-spec.ts';
 import { isStoreUnavailable } from '../errors.ts';
 import { emptyTotals, type WorkflowEvent, type WorkflowRecord, type WorkflowTotals } from '../records.ts';
 import type { EnsureResult, WorkflowInit, WorkflowStore } from '../state-store.ts';
+import type { StatsBatch } from '../stats-batch.ts';
 import { touch } from '../workflow-record.ts';
 import type { FleetIndex, IndexEntry } from './fleet-index.ts';
-import { encodeEvents, parseRecord, TOTALS_FIELDS } from './record-codec.ts';
+import { encodeBatchPart, parseRecord, TOTALS_FIELDS } from './record-codec.ts';
 import type { RedisContext } from './redis-context.ts';
 import { asArray, asNumber, asString, luaNumber, pairs } from './reply.ts';
 
@@ -19,6 +20,26 @@ type Removal =
 const SWEEP_BATCH = 256;
 /** Bounds one eviction or sweep, in case the index keeps changing under it. */
 const MAX_STEPS = 10_000;
+
+interface BatchPart {
+  key: WorkflowKey;
+  events: WorkflowEvent[];
+  calls: number | undefined;
+}
+
+/** Splits a batch by workflow: each part is one script on the workflow's slot. */
+function partsOf(batch: StatsBatch, member: (key: WorkflowKey) => string): Map<string, BatchPart> {
+  const parts = new Map<string, BatchPart>();
+  const part = (key: WorkflowKey): BatchPart => {
+    const id = member(key);
+    const found = parts.get(id) ?? { key, events: [], calls: undefined };
+    parts.set(id, found);
+    return found;
+  };
+  for (const event of batch.events) part(event.key).events.push(event);
+  for (const share of batch.inflight) part(share.key).calls = share.calls;
+  return parts;
+}
 
 /** A copy of a cached record touched by `now`, as ensure() answers from the near-cache. */
 function touched(record: WorkflowRecord, now: number): WorkflowRecord {
@@ -228,27 +249,28 @@ export class RedisWorkflows implements WorkflowStore {
       .filter((key) => tenant === undefined || key.tenant === tenant);
   }
 
-  /** One script per workflow in the batch, all sent in one pipeline; then one ZADD for activity. */
-  apply(events: readonly WorkflowEvent[]): Promise<void> {
-    if (events.length === 0) return Promise.resolve();
+  /**
+   * One script per workflow in the batch, all sent in one pipeline; then one ZADD for activity.
+   * If some scripts fail (a node unreachable), the caller re-sends the whole batch: the parts
+   * that were applied skip it (apply-events.lua).
+   */
+  apply(batch: StatsBatch): Promise<void> {
+    if (batch.events.length === 0 && batch.inflight.length === 0) return Promise.resolve();
     return this.ctx.run(async () => {
-      const groups = new Map<string, { key: WorkflowKey; events: WorkflowEvent[] }>();
-      for (const event of events) {
-        const member = this.ctx.keys.member(event.key);
-        const group = groups.get(member) ?? { key: event.key, events: [] };
-        group.events.push(event);
-        groups.set(member, group);
-      }
-      const batch = [...groups.entries()];
+      const parts = [...partsOf(batch, (key) => this.ctx.keys.member(key)).entries()];
       const replies = await Promise.all(
-        batch.map(([, group]) =>
-          this.ctx.script('applyEvents', [this.ctx.keys.record(group.key)], encodeEvents(group.events)),
+        parts.map(([, part]) =>
+          this.ctx.script(
+            'applyEvents',
+            [this.ctx.keys.record(part.key)],
+            encodeBatchPart(batch.writer, batch.seq, part.calls, batch.leaseMs, part.events),
+          ),
         ),
       );
       const touches: [string, string][] = [];
       replies.forEach((reply, i) => {
         const [exists, lastActiveAt] = asArray(reply, 'applyEvents');
-        const member = batch[i]?.[0];
+        const member = parts[i]?.[0];
         if (member === undefined || asNumber(exists, 'exists') !== 1) return;
         const last = asString(lastActiveAt, 'lastActiveAt');
         touches.push([member, last]);
