@@ -74,7 +74,7 @@ export class StatsBatcher {
 
   add(event: WorkflowEvent): void {
     this.calls.note(event);
-    if (this.queued() >= StatsBatcher.MAX_QUEUED) {
+    if (this.backlog() >= StatsBatcher.MAX_QUEUED) {
       this.dropped('queue-full', 1);
       if (this.queue.length === 0) return;
       this.queue.shift();
@@ -114,7 +114,8 @@ export class StatsBatcher {
     return this.flushing;
   }
 
-  private queued(): number {
+  /** Events waiting to be written (queued, or in a batch awaiting the store's acknowledgement). */
+  backlog(): number {
     return this.queue.length + (this.pending?.events.length ?? 0);
   }
 
@@ -206,7 +207,7 @@ export class StatsBatcher {
     this.timer = undefined;
     clearInterval(this.renewer);
     await this.flush();
-    const unwritten = this.queued();
+    const unwritten = this.backlog();
     if (unwritten > 0)
       this.logger.warn('statistics not written at shutdown: store unavailable', { events: unwritten });
   }
