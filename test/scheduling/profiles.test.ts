@@ -102,7 +102,7 @@ test('workflow_aware (a): a pin within the spill bound always gets the call', ()
       pod(`pod-${i}`, {
         inflight: Math.floor(rand() * 15),
         waiting: Math.floor(rand() * 4),
-        inflightUncachedTokens: Math.floor(rand() * 6000),
+        inflightUncachedTokens: Math.floor(rand() * 5000),
         pinnedWorkflows: Math.floor(rand() * 50),
       }),
     );
@@ -114,7 +114,8 @@ test('workflow_aware (a): a pin within the spill bound always gets the call', ()
       promptChunks: 10,
       prefixMatches: matches,
     });
-    // Work is at most 3 × 512 + 6,000 = 7,536 tokens: inside the default slack of 8,192.
+    // Cost differs by at most 3 × 512 + 5,000 of work + 1,000 of the call's own prefill = 7,536
+    // tokens: inside the default slack of 8,192.
     assert.equal(place(workflowAware, req, list), pin.id, `trial ${trial}`);
   }
 });
@@ -210,7 +211,8 @@ test('a pin that becomes unhealthy, draining or gone migrates elsewhere', () => 
 });
 
 test('a pin over the spill bound spills, even with the whole prompt cached there', () => {
-  const list = pods(3).map((p) => (p.id === 'pod-1' ? { ...p, inflightUncachedTokens: 9000 } : p));
+  // 10,000 queued tokens on the pin against the 1,000 the call would cost uncached elsewhere.
+  const list = pods(3).map((p) => (p.id === 'pod-1' ? { ...p, inflightUncachedTokens: 10_000 } : p));
   const req = request({
     workflowKey: 'default/w',
     pinnedPod: 'pod-1',

@@ -73,8 +73,33 @@ test('workflow-pin: 1 for a pin within the bound, 0 for all without a usable pin
   close(scorer.score(request({ pinnedPod: 'gone' }), list), [0, 0, 0]);
 });
 
-test('workflow-pin: a pin over the bound scores 0 and every other candidate 1', () => {
+test('workflow-pin: a pin over the bound scores 0, the others by what the call would cost there', () => {
   const scorer = workflowPinScorer({ batchingPreference: 0.5 });
+  // c has one queued call of another replica (512 tokens): a spread of one queued call is a full point.
   const list = [pod('a'), pod('b', { inflightUncachedTokens: 5000 }), pod('c', { waiting: 1 })];
-  close(scorer.score(request({ pinnedPod: 'b' }), list), [1, 0, 1]);
+  close(scorer.score(request({ pinnedPod: 'b' }), list), [1, 0, 0]);
+  // c has the call's prefix cached: 800 of its 1,000 tokens, so it costs 200 + 512 against a's 1,000.
+  const call = request({ pinnedPod: 'b', promptChunks: 10, prefixMatches: new Map([['c', 8]]) });
+  close(scorer.score(call, list), [1 - 288 / 512, 0, 1]);
+});
+
+test('workflow-pin: the spills of a burst spread over the pods instead of following the first one', () => {
+  const scorer = workflowPinScorer({ batchingPreference: 0 });
+  // The document (90% of the prompt) is cached on the pin and, after one spill, on b.
+  const call = request({
+    pinnedPod: 'pin',
+    promptChunks: 10,
+    prefixMatches: new Map([
+      ['pin', 9],
+      ['b', 9],
+    ]),
+  });
+  const list = [
+    pod('pin', { inflightUncachedTokens: 4000 }),
+    pod('b', { inflightUncachedTokens: 1000 }),
+    pod('c'),
+  ];
+  // b: 1,000 queued + 100 own; c: 1,000 own (nothing cached): c is cheaper though b has the prefix.
+  const scores = scorer.score(call, list);
+  assert.ok((scores[2] ?? 0) > (scores[1] ?? 0), `scores ${scores.join(', ')}`);
 });

@@ -1,12 +1,16 @@
 /**
- * workflow-pin: score = 1 for the pinned pod while withinSpillBound(pin, candidates, p) (see
- * work.ts); once the pin is over the bound, 0 for the pin and 1 for every other candidate, so
- * the call spills even where the pin's prefix cache would pull it back; 0 for all when the
- * call has no pin or the pin did not pass the filters. Weighted above the sum of all other
- * weights, it decides alone whenever the workflow has a usable pin.
+ * workflow-pin: score = 1 for the pinned pod while withinSpillBound(call, pin, candidates, p)
+ * (see work.ts); once the pin is over the bound, 0 for the pin and for every other candidate
+ * 1 − (cost − min cost) / max(max cost − min cost, WAITING_TOKENS) over the non-pin candidates,
+ * cost = the queue's prefill work plus the call's own uncached prefill there, so the call spills
+ * to the pod that would start it soonest even where the pin's prefix cache would pull it back;
+ * 0 for all when the call has no pin or the pin did not pass the filters. Weighted above the sum
+ * of all other weights, it decides alone whenever the workflow has a usable pin; the other
+ * scorers only break ties between equally cheap spill targets.
  */
 import type { PodSnapshot, SchedulingRequest, Scorer } from '../types.ts';
-import { withinSpillBound } from '../work.ts';
+import { lowerIsBetter } from './min-max.ts';
+import { WAITING_TOKENS, callCost, withinSpillBound } from '../work.ts';
 
 export interface WorkflowPinOptions {
   /** `--batching-preference` p in [0,1]: the higher, the more work the pin may carry before a call spills. */
@@ -18,19 +22,34 @@ export function workflowPinScorer(options: WorkflowPinOptions): Scorer {
   return {
     name: 'workflow-pin',
     score(request: SchedulingRequest, pods: readonly PodSnapshot[]): number[] {
-      const scores = new Array<number>(pods.length).fill(0);
       const pinned = request.pinnedPod;
-      if (pinned === undefined) return scores;
-      let at = -1;
-      for (let i = 0; i < pods.length && at < 0; i++) if ((pods[i] as PodSnapshot).id === pinned) at = i;
-      if (at < 0) return scores;
-      if (withinSpillBound(pods[at] as PodSnapshot, pods, p)) {
+      if (pinned === undefined) return new Array<number>(pods.length).fill(0);
+      const at = pods.findIndex((pod) => pod.id === pinned);
+      if (at < 0) return new Array<number>(pods.length).fill(0);
+      if (withinSpillBound(request, pods[at] as PodSnapshot, pods, p)) {
+        const scores = new Array<number>(pods.length).fill(0);
         scores[at] = 1;
-      } else {
-        scores.fill(1);
-        scores[at] = 0;
+        return scores;
       }
-      return scores;
+      return cheapestSpillScores(request, pods, at);
     },
   };
+}
+
+/**
+ * Scores of a spilled call: the pin 0, the others min-max normalised by cost (lower is better),
+ * a spread under one queued call's worth of tokens scoring proportionally less than a full point.
+ */
+export function cheapestSpillScores(
+  request: SchedulingRequest,
+  pods: readonly PodSnapshot[],
+  pinAt: number,
+): number[] {
+  const others = pods.filter((_, i) => i !== pinAt);
+  const scores = lowerIsBetter(
+    others.map((pod) => callCost(request, pod)),
+    WAITING_TOKENS,
+  );
+  scores.splice(pinAt, 0, 0);
+  return scores;
 }
