@@ -76,7 +76,8 @@ describe(
     const routerPods = async (router: RouterProcess): Promise<string[]> => {
       const res = await fetch(`${router.url}/v1/workflows/stats`);
       const body = (await res.json()) as { pods?: { id: string }[] };
-      return (body.pods ?? []).map((p) => p.id).sort();
+      // Routers name a pod `<namespace>/<pod>`; every pod of this suite is in default.
+      return (body.pods ?? []).map((p) => (p.id.startsWith('default/') ? p.id.slice(8) : p.id)).sort();
     };
     const client = (router: RouterProcess): OpenAI =>
       new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 60_000 });
@@ -233,7 +234,7 @@ describe(
       assert.equal(view.declared, true);
       assert.equal(view.strategy, 'broadcast');
       assert.equal(view.priority, 80);
-      assert.equal(view.pinned_pod, pod);
+      assert.equal(view.pinned_pod, `default/${pod}`, 'the router names pods <namespace>/<pod>');
       assert.ok(view.shared_context.entries >= 5, 'broadcast: agent outputs shared');
       const lastPrompt =
         sims.sims
@@ -438,7 +439,11 @@ describe(
       // A bookmark may have carried the newest resourceVersion to the operator, and resuming from
       // the newest is legal even after a compaction (as in Kubernetes): an unrelated write first
       // makes the operator's resourceVersion strictly older than the compacted history.
-      api.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'unrelated', namespace: 'default' } });
+      api.apply({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'unrelated', namespace: 'default' },
+      });
       api.compact();
       api.closeWatches();
       api.apply(vllmPod(back.name, back.host, false));
