@@ -208,6 +208,8 @@ async function proxyCall(core: RouterCore, req: Request, res: Response, call: Ca
   const excluded = new Set<string>();
   let outcomeLabel = 'error';
   let pod: Pod | undefined;
+  /** The logic the call was placed with: its VllmPool's, else --routing-logic. */
+  let placedWith: string | undefined;
   let usage: ReturnType<ResponseTap['usage']>;
   try {
     for (let attempt = 0; ; attempt++) {
@@ -233,6 +235,7 @@ async function proxyCall(core: RouterCore, req: Request, res: Response, call: Ca
         excluded,
       );
       pod = placed.pod;
+      placedWith = placed.routing.logic;
       callTrace.placed(placed);
       const release = await core.gate(pod).acquire(call.priority, abort.signal);
       const uncached = Math.max(0, promptTokens - (placed.matchedChunks * CHUNK_CHARS) / 4);
@@ -291,12 +294,10 @@ async function proxyCall(core: RouterCore, req: Request, res: Response, call: Ca
   } finally {
     const seconds = (performance.now() - call.startedAt) / 1000;
     const podLabel = pod?.id ?? 'none';
+    const logic = placedWith ?? core.config.routingLogic;
     core.decisions.record(callTrace.end(outcomeLabel, usage));
-    core.metrics.requests.inc({ logic: core.config.routingLogic, pod: podLabel, outcome: outcomeLabel });
-    core.metrics.requestDuration.observe(
-      { logic: core.config.routingLogic, pod: podLabel, outcome: outcomeLabel },
-      seconds,
-    );
+    core.metrics.requests.inc({ logic, pod: podLabel, outcome: outcomeLabel });
+    core.metrics.requestDuration.observe({ logic, pod: podLabel, outcome: outcomeLabel }, seconds);
     if (usage) {
       core.metrics.cacheTokens.inc({ kind: 'prompt' }, usage.promptTokens);
       core.metrics.cacheTokens.inc({ kind: 'cached' }, usage.cachedTokens);
