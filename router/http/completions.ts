@@ -269,7 +269,7 @@ async function proxyCall(core: RouterCore, req: Request, res: Response, call: Ca
               (performance.now() - call.startedAt) / 1000,
             );
           },
-          beforeEnd: () => (sharesContext(call.strategy) ? shareOutput(core, call, tap) : Promise.resolve()),
+          beforeEnd: sharesContext(call.strategy) ? () => shareOutput(core, call, tap) : undefined,
         });
       } finally {
         release();

@@ -4,7 +4,7 @@ import {
   type OutgoingHttpHeaders,
   type ServerResponse,
 } from 'node:http';
-import { Readable } from 'node:stream';
+import { Stream } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Pod } from '../pods/pod.ts';
 import { ENDPOINT_PATHS } from '../prompt.ts';
@@ -40,8 +40,12 @@ export interface ForwardCall {
   /** Longest silence between two response chunks (and before the first, unless set apart). */
   timeoutMs: number;
   onFirstByte: () => void;
-  /** Runs after the pod's last byte and before the client's response ends (read-your-writes). */
-  beforeEnd: () => Promise<void>;
+  /**
+   * Runs after the pod's last byte and before the client's response ends (read-your-writes).
+   * Undefined when there is nothing to do: the response then ends in the same tick as the
+   * pod's, so its last bytes leave in one write instead of two.
+   */
+  beforeEnd: (() => Promise<void>) | undefined;
 }
 
 export interface ForwarderOptions {
@@ -59,6 +63,10 @@ interface CallState {
   response: IncomingMessage | undefined;
   phase: Phase;
   timer: NodeJS.Timeout | undefined;
+  /** The timer is the idle one: a chunk re-arms it with refresh() rather than a new timer. */
+  idle: boolean;
+  /** A stream's status and headers are set on the response: they are the client's, sent or not. */
+  streamStarted: boolean;
   settled: boolean;
   resolve: (outcome: ForwardOutcome) => void;
 }
@@ -86,6 +94,11 @@ export function streamErrorEvent(code: string, message: string, type = 'upstream
   return `event: error\ndata: ${JSON.stringify(body)}\n\n`;
 }
 
+/** A stream's headers still unsent a loop turn after they were set: they go out now, alone. */
+function flushHeadersIfPending(res: ServerResponse): void {
+  if (!res.headersSent && !res.destroyed) res.flushHeaders();
+}
+
 const BROKEN_MESSAGE = 'the model server failed while streaming the response; the output is incomplete';
 const SHUTDOWN_MESSAGE = 'the router is shutting down and could not finish this stream; retry the call';
 
@@ -93,6 +106,39 @@ const SHUTDOWN_MESSAGE = 'the router is shutting down and could not finish this 
 function upstreamPath(req: IncomingMessage): string {
   const path = (req.url ?? '').split('?')[0] ?? '';
   return /\/chat\/completions\/?$/i.test(path) ? ENDPOINT_PATHS.chat : ENDPOINT_PATHS.completions;
+}
+
+/** Where one endpoint of a pod is, in the fields http-proxy reads from a parsed URL target. */
+interface ProxyTarget {
+  protocol: string;
+  host: string;
+  /** Without an IPv6 address's brackets, as url.parse gives it (and http.request wants it). */
+  hostname: string;
+  port: string;
+  /** The upstream path; http-proxy appends nothing to it (ignorePath). */
+  path: string;
+}
+
+/** A pod's targets by upstream path (two at most: the chat and the completions endpoints). */
+type PodTargets = Map<string, ProxyTarget>;
+
+/**
+ * The rewritten body as http-proxy's `buffer` source. http-proxy only calls pipe() on it; this
+ * one ends the upstream request with the body at once, where Readable.from would run an async
+ * iterator (promises and ticks) for a single chunk on every call.
+ */
+class BodySource extends Stream {
+  private readonly body: Buffer;
+
+  constructor(body: Buffer) {
+    super();
+    this.body = body;
+  }
+
+  override pipe<T extends NodeJS.WritableStream>(destination: T): T {
+    destination.end(this.body);
+    return destination;
+  }
 }
 
 /**
@@ -110,6 +156,12 @@ export class Forwarder {
   private readonly calls = new WeakMap<IncomingMessage, CallState>();
   private readonly options: ForwarderOptions;
   private readonly active = new Set<CallState>();
+  /**
+   * Each pod's target, parsed once: given a URL string, http-proxy would url.parse it on every
+   * call (with the client's path, 4% of the router's CPU in a profile). Weak, so pods that
+   * leave the pool take their entry with them.
+   */
+  private readonly targets = new WeakMap<Pod, PodTargets>();
 
   constructor(options: ForwarderOptions = { connectTimeoutMs: 5000, firstByteTimeoutMs: 0 }) {
     this.options = options;
@@ -135,6 +187,8 @@ export class Forwarder {
         response: undefined,
         phase: 'connecting',
         timer: undefined,
+        idle: false,
+        streamStarted: false,
         settled: false,
         resolve,
       };
@@ -154,9 +208,10 @@ export class Forwarder {
 
   private send(state: CallState): void {
     const { call } = state;
-    const target = new URL(call.pod.url);
+    const target = this.targetOf(call.pod, upstreamPath(call.req));
     const headers: OutgoingHttpHeaders = {};
-    for (const [name, value] of Object.entries(call.headers)) {
+    for (const name in call.headers) {
+      const value = call.headers[name];
       if (value !== undefined && !HOP_BY_HOP.has(name.toLowerCase())) headers[name] = value;
     }
     const client = call.req.socket.remoteAddress;
@@ -176,15 +231,34 @@ export class Forwarder {
       call.req,
       call.res,
       {
-        target: `${target.origin}${upstreamPath(call.req)}`,
+        target,
         ignorePath: true,
+        // With ignorePath the client's path is dropped anyway; toProxy spares url.parse()ing it.
+        toProxy: true,
         ...(target.protocol === 'http:' ? { agent: call.pod.agent } : {}),
-        buffer: Readable.from([call.body]),
+        buffer: new BodySource(call.body),
         selfHandleResponse: true,
         xfwd: false,
       },
       (error: NodeJS.ErrnoException) => this.onUpstreamError(state, error),
     );
+  }
+
+  /** The target of `path` on the pod: its origin (the pod URL's own path is not used) and the path. */
+  private targetOf(pod: Pod, path: string): ProxyTarget {
+    let targets = this.targets.get(pod);
+    if (!targets) {
+      targets = new Map();
+      this.targets.set(pod, targets);
+    }
+    let target = targets.get(path);
+    if (!target) {
+      const url = new URL(pod.url);
+      const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+      target = { protocol: url.protocol, host: url.host, hostname, port: url.port, path };
+      targets.set(path, target);
+    }
+    return target;
   }
 
   /** http-proxy announces the upstream request once it has a socket: the call's state machine attaches there. */
@@ -217,9 +291,21 @@ export class Forwarder {
     state.timer = setTimeout(fire, ms);
   }
 
+  /** The silence timer between response chunks, restarted by each chunk. */
+  private armIdle(state: CallState): void {
+    // Every chunk restarts it: refresh() reschedules the same timer instead of making a new one.
+    if (state.idle && state.timer !== undefined) {
+      state.timer.refresh();
+      return;
+    }
+    this.arm(state, state.call.timeoutMs, () => this.onTimeout(state, 'idle'));
+    state.idle = true;
+  }
+
   private disarm(state: CallState): void {
     if (state.timer !== undefined) clearTimeout(state.timer);
     state.timer = undefined;
+    state.idle = false;
   }
 
   private onTimeout(state: CallState, which: 'connect' | 'first-byte' | 'idle'): void {
@@ -259,15 +345,17 @@ export class Forwarder {
     const status = response.statusCode ?? 502;
     // Held until complete: a non-streamed answer, and any error answer (rewritten into OpenAI's shape).
     const held = !call.streaming || status >= 400;
-    const armIdle = (): void => this.arm(state, call.timeoutMs, () => this.onTimeout(state, 'idle'));
-    armIdle();
+    this.armIdle(state);
     // A stream's status and headers go out at once, as the pod sent them.
-    if (!held) this.writeHead(call, response, status);
+    if (!held) {
+      state.streamStarted = true;
+      this.writeHead(call, response, status);
+    }
     const chunks: Buffer[] = [];
     let first = true;
     response.on('data', (chunk: Buffer) => {
       if (state.settled) return;
-      armIdle();
+      this.armIdle(state);
       if (first) {
         first = false;
         call.onFirstByte();
@@ -284,7 +372,7 @@ export class Forwarder {
         response.pause();
         call.res.once('drain', () => {
           if (state.settled) return;
-          armIdle();
+          this.armIdle(state);
           response.resume();
         });
       }
@@ -292,13 +380,13 @@ export class Forwarder {
     response.on('end', () => {
       if (state.settled) return;
       this.disarm(state);
+      let body: Buffer | undefined;
       if (held) {
-        const raw = Buffer.concat(chunks);
-        const body = status >= 400 ? Buffer.from(normalizeErrorBody(status, raw)) : raw;
+        const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+        body = status >= 400 ? Buffer.from(normalizeErrorBody(status, raw)) : raw;
         this.writeHead(call, response, status, body.length, status >= 400);
-        call.res.write(body);
       } else {
-        if (!call.res.headersSent) this.writeHead(call, response, status);
+        if (!state.streamStarted) this.writeHead(call, response, status);
         const rest = call.tap.flush();
         if (rest !== '') call.res.write(rest);
         if (status < 400 && !call.tap.doneSeen) {
@@ -309,10 +397,14 @@ export class Forwarder {
       }
       const finish = (): void => {
         if (state.settled) return;
-        call.res.end();
+        if (body === undefined) call.res.end();
+        else call.res.end(body);
         this.settle(state, { kind: 'done', status });
       };
-      call.beforeEnd().then(finish, finish);
+      // Nothing to wait for: end now, in the tick of the pod's end, so the last bytes (a held
+      // body with its headers, or a stream's last chunk and terminator) leave in one write.
+      if (call.beforeEnd === undefined) finish();
+      else call.beforeEnd().then(finish, finish);
     });
     response.on('close', () => {
       if (!response.complete) this.failMidStream(state, 'ECONNRESET');
@@ -336,7 +428,10 @@ export class Forwarder {
     if (json) res.setHeader('content-type', 'application/json; charset=utf-8');
     if (call.streaming && !json) {
       res.setHeader('x-accel-buffering', 'no');
-      res.flushHeaders();
+      // With the first chunk when it is already here (one write instead of two: the pod's
+      // headers and first event usually arrive together); else at the next turn of the loop,
+      // so a client still sees them while the model prefills.
+      setImmediate(flushHeadersIfPending, res);
     }
   }
 
@@ -351,7 +446,9 @@ export class Forwarder {
     state.upstream?.destroy();
     state.response?.destroy();
     if (res.destroyed) return this.settle(state, { kind: 'client-closed' });
-    if (!res.headersSent) {
+    // A started stream is the client's even while its headers wait for the next tick: it ends
+    // with an error event under the pod's status, never with a 502 in their place.
+    if (!res.headersSent && !state.streamStarted) {
       const error = shutdown
         ? { message: SHUTDOWN_MESSAGE, type: 'service_unavailable', code: 'router_shutting_down' }
         : {
