@@ -5,26 +5,26 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 export class ReplyDroppingProxy {
-  readonly port: number;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private marker: Buffer | undefined;
   private onCut: (() => void) | undefined;
 
-  private constructor(server: Server, port: number) {
-    this.server = server;
-    this.port = port;
+  private constructor(target: { host: string; port: number }) {
+    this.server = createServer((client) => this.pair(client, connect(target)));
   }
 
   /** Listens on a free port and forwards each connection to `target`. */
   static async start(target: { host: string; port: number }): Promise<ReplyDroppingProxy> {
-    let proxy: ReplyDroppingProxy | undefined;
-    const server = createServer((client) => proxy?.pair(client, connect(target)));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('proxy has no port');
-    proxy = new ReplyDroppingProxy(server, address.port);
+    const proxy = new ReplyDroppingProxy(target);
+    await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
     return proxy;
+  }
+
+  get port(): number {
+    const address = this.server.address();
+    if (address === null || typeof address === 'string') throw new Error('proxy is not listening');
+    return address.port;
   }
 
   /**
