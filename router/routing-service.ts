@@ -121,6 +121,8 @@ export class RoutingService {
    * `spec.routing` where set, the router's flags elsewhere (and for static discovery).
    */
   private routingFor(call: CallToPlace): CallRouting {
+    // Static discovery has no pools: skip the per-call scan of the pods.
+    if (!this.pool.hasPools) return callRouting(undefined, this.config);
     const pool = choosePool(this.pool.all(), {
       model: call.model,
       poolRef: call.poolRef,

@@ -32,6 +32,11 @@ export class PodPool {
     this.settings = new Map(pools.map((p) => [p.id, p]));
   }
 
+  /** True once the routing table named pools (k8s discovery): calls are then placed per pool. */
+  get hasPools(): boolean {
+    return this.settings.size > 0;
+  }
+
   poolSettings(id: string | undefined): PoolSettings | undefined {
     return id === undefined ? undefined : this.settings.get(id);
   }

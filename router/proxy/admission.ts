@@ -89,8 +89,8 @@ export class AdmissionGate {
       if (released) return;
       released = true;
       this.inflight -= 1;
-      const next = this.waiting.shift();
-      next?.grant();
+      // Below the cap only: after a shrink (resize) the calls above the new cap drain first.
+      if (this.inflight < this.currentLimit) this.waiting.shift()?.grant();
     };
   }
 }

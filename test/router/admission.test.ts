@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
+import { AdmissionGate } from '../../router/proxy/admission.ts';
 import {
   agentCall,
   assertOpenAIError,
@@ -98,4 +99,27 @@ test('a caller that gives up while queued leaves the queue and never reaches the
   } finally {
     await stack.close();
   }
+});
+
+test("a gate resized to a VllmPool's maxInflightPerPod: a higher cap admits waiting calls at once", async () => {
+  const gate = new AdmissionGate(1, 10);
+  const signal = new AbortController().signal;
+  const first = await gate.acquire(50, signal);
+  const order: string[] = [];
+  const low = gate.acquire(10, signal).then((release) => (order.push('low'), release));
+  const high = gate.acquire(90, signal).then((release) => (order.push('high'), release));
+  assert.equal(gate.depth, 2);
+  gate.resize(2);
+  assert.equal(gate.limit, 2);
+  const admitted = await high;
+  assert.deepEqual(order, ['high'], 'one more slot: the higher priority goes first');
+  assert.equal(gate.depth, 1);
+  gate.resize(1);
+  first();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, ['high'], 'a smaller cap: two in flight, one released, still at the cap');
+  admitted();
+  (await low)();
+  assert.deepEqual(order, ['high', 'low']);
+  assert.equal(gate.depth, 0);
 });
