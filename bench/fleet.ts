@@ -9,8 +9,9 @@
 //     loop (K connections, calls of 100 known workflows), rounds alternated so that a busy
 //     machine weighs on both alike; target: Redis ≥ 90% of in-memory calls/s.
 //  3. Agent messages through one router: 10 workflows × 10 agents, each agent's inbox read by an
-//     SSE stream; messages POSTed one per request (point-to-point) or as workflow broadcasts
-//     (one request, every agent). Delivery latency is from the POST's start to the SSE event, on
+//     SSE stream; messages POSTed one per request (point-to-point), as workflow broadcasts
+//     (one request, every agent) or in batches (one request, --batch-size messages to one
+//     workflow's agents in turn, POST /v1/workflows/{wid}/messages/batch). Delivery latency is from the POST's start to the SSE event, on
 //     one clock. Capacity (closed loop), then a fixed rate: 10,000 messages/s, or 80% of the
 //     capacity when that is lower. Target ≥ 10,000/s with p99 delivery under 10 ms.
 //
@@ -43,9 +44,16 @@ export interface FleetBenchOptions {
   agentsPerWorkflow: number;
   /** Closed-loop senders of the message capacity measurement. */
   senders: number;
+  /** Messages per request of the batch mode. */
+  batchSize: number;
   /** Messages per second of the fixed-rate message measurement. */
   messageRate: number;
+  /** The measurements to run (all by default): a rerun of one part skips the others' minutes. */
+  only: readonly FleetPart[];
 }
+
+export const FLEET_PARTS = ['commands', 'capacity', 'messages'] as const;
+export type FleetPart = (typeof FLEET_PARTS)[number];
 
 export const DEFAULT_FLEET_OPTIONS: FleetBenchOptions = {
   seconds: 5,
@@ -55,7 +63,9 @@ export const DEFAULT_FLEET_OPTIONS: FleetBenchOptions = {
   messageWorkflows: 10,
   agentsPerWorkflow: 10,
   senders: 64,
+  batchSize: 100,
   messageRate: 10_000,
+  only: FLEET_PARTS,
 };
 
 export interface CommandsPerCall {
@@ -95,9 +105,12 @@ export interface CapacityComparison {
   ratio: number;
 }
 
+export const MESSAGE_SENDS = ['point-to-point', 'broadcast', 'batch'] as const;
+export type MessageSend = (typeof MESSAGE_SENDS)[number];
+
 export interface MessageMeasurement {
-  /** One POST per message, or one broadcast POST reaching every agent of a workflow. */
-  send: 'point-to-point' | 'broadcast';
+  /** One POST per message, one broadcast POST reaching every agent of a workflow, or one batch POST. */
+  send: MessageSend;
   /** Closed loop (as fast as it goes) or a fixed offered rate. */
   mode: 'capacity' | 'fixed-rate';
   /** Offered messages/s (fixed-rate), NaN for the closed loop. */
@@ -120,8 +133,9 @@ export interface FleetBenchReport {
   startedAt: string;
   machine: { cpu: string; cores: number; node: string; loadAverageBefore: number[] };
   options: FleetBenchOptions;
-  commands: CommandsPerCall;
-  capacity: CapacityComparison;
+  /** Absent when --only left the part out. */
+  commands: CommandsPerCall | undefined;
+  capacity: CapacityComparison | undefined;
   messages: MessageMeasurement[];
   targets: { name: string; target: string; measured: string; met: boolean }[];
 }
@@ -530,6 +544,23 @@ async function measureMessages(
       (box) => new URL(`/v1/workflows/${box.workflow}/agents/${box.agent}/messages`, router.url),
     ),
     broadcast: workflows.map((workflow) => new URL(`/v1/workflows/${workflow}/messages`, router.url)),
+    batch: workflows.map((workflow) => new URL(`/v1/workflows/${workflow}/messages/batch`, router.url)),
+  };
+  /** The body of one request: one message, or a batch to the workflow's agents in turn. */
+  const bodyOf = (kind: MessageSend): string => {
+    const message = { from_agent: 'writer', payload: { t: performance.now() }, ttl_seconds: 60 };
+    if (kind !== 'batch') return JSON.stringify(message);
+    const messages = Array.from({ length: o.batchSize }, (_, j) => ({
+      to_agent: `reader-${j % o.agentsPerWorkflow}`,
+      ...message,
+    }));
+    return JSON.stringify({ messages });
+  };
+  /** Messages a 201 stored: one, a broadcast's recipients, or a batch's messages. */
+  const storedBy = (kind: MessageSend, answer: unknown): number => {
+    if (kind === 'point-to-point') return 1;
+    if (kind === 'broadcast') return Object.keys((answer as { ids?: object } | undefined)?.ids ?? {}).length;
+    return ((answer as { data?: unknown[] } | undefined)?.data ?? []).length;
   };
   let sent = 0;
   let refused = 0;
@@ -537,14 +568,11 @@ async function measureMessages(
   let inflight = 0;
   const post = async (kind: MessageMeasurement['send'], i: number): Promise<void> => {
     const urls = targets[kind];
-    const body = JSON.stringify({ from_agent: 'writer', payload: { t: performance.now() }, ttl_seconds: 60 });
     inflight += 1;
-    const { status, answer } = await postJson(sendAgent, urls[i % urls.length] as URL, body);
+    const { status, answer } = await postJson(sendAgent, urls[i % urls.length] as URL, bodyOf(kind));
     inflight -= 1;
-    if (status === 201) {
-      const ids = (answer as { ids?: Record<string, string> } | undefined)?.ids;
-      sent += kind === 'broadcast' ? Object.keys(ids ?? {}).length : 1;
-    } else if (status === 429) refused += 1;
+    if (status === 201) sent += storedBy(kind, answer);
+    else if (status === 429) refused += 1;
     else failed += 1;
   };
   const measure = async (
@@ -616,9 +644,13 @@ async function measureMessages(
     // Every inbox exists before the broadcasts (a broadcast reaches the agents a workflow knows).
     await Promise.all(targets['point-to-point'].map((_, i) => post('point-to-point', i)));
     await closedLoop('point-to-point', o.senders, Math.max(1, o.seconds / 3));
-    for (const kind of ['point-to-point', 'broadcast'] as const) {
-      const fanOut = kind === 'broadcast' ? o.agentsPerWorkflow : 1;
-      const connections = Math.max(1, Math.round(o.senders / fanOut));
+    for (const kind of MESSAGE_SENDS) {
+      const fanOut = { 'point-to-point': 1, broadcast: o.agentsPerWorkflow, batch: o.batchSize }[kind];
+      // A batch carries many messages: a few connections keep the router busy (8 for 64 senders).
+      const connections =
+        kind === 'batch'
+          ? Math.max(2, Math.round(o.senders / 8))
+          : Math.max(1, Math.round(o.senders / fanOut));
       await sleep(500);
       const capacity = await measure(kind, 'capacity', NaN, () => closedLoop(kind, connections, o.seconds));
       results.push(capacity);
@@ -646,21 +678,31 @@ function checkTargets(r: Omit<FleetBenchReport, 'targets'>): FleetBenchReport['t
   const fixedRuns = r.messages.filter((m) => m.mode === 'fixed-rate');
   const fixed = fixedRuns.find((m) => m.send === 'point-to-point');
   const fanOut = fixedRuns.find((m) => m.send === 'broadcast');
+  const batched = fixedRuns.find((m) => m.send === 'batch');
   const f1 = (n: number): string => n.toFixed(1);
+  const { commands, capacity } = r;
   return [
-    {
-      name: 'Redis commands before proxying, known workflow',
-      target: '0',
-      measured: `${f1(r.commands.beforeProxying.mean)} (max ${r.commands.beforeProxying.max})`,
-      met: r.commands.beforeProxying.max === 0,
-    },
-    {
-      name: 'router calls/s with Redis vs in-memory',
-      target: '≥ 90%',
-      measured: `${(r.capacity.ratio * 100).toFixed(0)}% (${r.capacity.redis.callsPerSec.toFixed(0)} vs ${r.capacity.memory.callsPerSec.toFixed(0)})`,
-      met: r.capacity.ratio >= 0.9,
-    },
-    ...[fixed, fanOut].map((m) => ({
+    ...(commands
+      ? [
+          {
+            name: 'Redis commands before proxying, known workflow',
+            target: '0',
+            measured: `${f1(commands.beforeProxying.mean)} (max ${commands.beforeProxying.max})`,
+            met: commands.beforeProxying.max === 0,
+          },
+        ]
+      : []),
+    ...(capacity
+      ? [
+          {
+            name: 'router calls/s with Redis vs in-memory',
+            target: '≥ 90%',
+            measured: `${(capacity.ratio * 100).toFixed(0)}% (${capacity.redis.callsPerSec.toFixed(0)} vs ${capacity.memory.callsPerSec.toFixed(0)})`,
+            met: capacity.ratio >= 0.9,
+          },
+        ]
+      : []),
+    ...(r.messages.length === 0 ? [] : [fixed, fanOut, batched]).map((m) => ({
       name: `messages/s through one router (${m?.send ?? '?'}), SSE delivery`,
       target: '≥ 10,000/s, p99 < 10 ms',
       measured: m ? `${m.perSec.toFixed(0)}/s, p99 ${f1(m.delivery.p99)} ms` : 'not run',
@@ -689,40 +731,63 @@ export async function runFleetBench(
       await redis.stop();
     }
   };
-  onProgress('Redis commands per call');
-  const commands = await withRedis((redis) => measureCommands(redis, options));
-  onProgress('router capacity: Redis vs in-memory');
-  const capacity = await withRedis((redis) => measureCapacity(redis, options));
-  onProgress('messages through one router');
-  const messages = await withRedis((redis) => measureMessages(redis, options));
+  const part = async <T>(
+    name: FleetPart,
+    label: string,
+    run: (redis: RedisServer) => Promise<T>,
+  ): Promise<T | undefined> => {
+    if (!options.only.includes(name)) return undefined;
+    onProgress(label);
+    return withRedis(run);
+  };
+  const commands = await part('commands', 'Redis commands per call', (redis) =>
+    measureCommands(redis, options),
+  );
+  const capacity = await part('capacity', 'router capacity: Redis vs in-memory', (redis) =>
+    measureCapacity(redis, options),
+  );
+  const messages =
+    (await part('messages', 'messages through one router', (redis) => measureMessages(redis, options))) ?? [];
   const report = { startedAt, machine, options, commands, capacity, messages };
   return { ...report, targets: checkTargets(report) };
 }
 
+const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '–');
+const f0 = (n: number): string => (Number.isFinite(n) ? n.toFixed(0) : '–');
+
+function commandsMarkdown(c: CommandsPerCall, connections: number): string[] {
+  const byCommand = Object.entries(c.underLoad.sentByCommand)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, n]) => `${name} ${n}`)
+    .join(', ');
+  return [
+    `Redis commands per call of a known workflow (${c.calls} calls one at a time): ${f1(c.beforeProxying.mean)} before the call reaches the pod; ${f1(c.sent.mean)} sent by the router once its statistics are written (${f1(c.executed.mean)} executed, counting those inside Lua scripts). Under load (${connections} connections, ${c.underLoad.calls} calls over 100 workflows): ${c.underLoad.sentPerCall.toFixed(2)} sent per call (${byCommand}), ${c.underLoad.executedPerCall.toFixed(1)} executed.`,
+    '',
+  ];
+}
+
+function capacityMarkdown(c: CapacityComparison): string[] {
+  return [
+    '| store | calls/s (median) | router CPU ms/call | rounds (calls/s) |',
+    '|---|---|---|---|',
+    ...(['memory', 'redis'] as const).map((store) => {
+      const m = c[store];
+      const rounds = c.rounds.filter((x) => x.store === store);
+      return `| ${store} | ${f0(m.callsPerSec)} | ${m.cpuMsPerCall.toFixed(3)} | ${rounds.map((x) => f0(x.callsPerSec)).join(', ')} |`;
+    }),
+    '',
+  ];
+}
+
 /** The report as markdown: targets, then the details. */
 export function fleetMarkdown(r: FleetBenchReport): string {
-  const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '–');
-  const f0 = (n: number): string => (Number.isFinite(n) ? n.toFixed(0) : '–');
   const lines = [
     '| target | goal | measured | |',
     '|---|---|---|---|',
     ...r.targets.map((t) => `| ${t.name} | ${t.target} | ${t.measured} | ${t.met ? 'met' : 'missed'} |`),
     '',
-    `Redis commands per call of a known workflow (${r.commands.calls} calls one at a time): ${f1(r.commands.beforeProxying.mean)} before the call reaches the pod; ${f1(r.commands.sent.mean)} sent by the router once its statistics are written (${f1(r.commands.executed.mean)} executed, counting those inside Lua scripts). Under load (${r.options.connections} connections, ${r.commands.underLoad.calls} calls over 100 workflows): ${r.commands.underLoad.sentPerCall.toFixed(2)} sent per call (${Object.entries(
-      r.commands.underLoad.sentByCommand,
-    )
-      .sort((a, b) => b[1] - a[1])
-      .map(([name, n]) => `${name} ${n}`)
-      .join(', ')}), ${r.commands.underLoad.executedPerCall.toFixed(1)} executed.`,
-    '',
-    '| store | calls/s (median) | router CPU ms/call | rounds (calls/s) |',
-    '|---|---|---|---|',
-    ...(['memory', 'redis'] as const).map((store) => {
-      const m = r.capacity[store];
-      const rounds = r.capacity.rounds.filter((x) => x.store === store);
-      return `| ${store} | ${f0(m.callsPerSec)} | ${m.cpuMsPerCall.toFixed(3)} | ${rounds.map((x) => f0(x.callsPerSec)).join(', ')} |`;
-    }),
-    '',
+    ...(r.commands ? commandsMarkdown(r.commands, r.options.connections) : []),
+    ...(r.capacity ? capacityMarkdown(r.capacity) : []),
     '| messages | load | offered/s | delivered/s | p50 ms | p99 ms | max ms | refused | failed | router CPU ms/msg |',
     '|---|---|---|---|---|---|---|---|---|---|',
     ...r.messages.map(
@@ -745,7 +810,9 @@ The router on Redis: commands per call, capacity against in-memory, messages thr
   --workflows <n>      workflows of the message benchmark [${DEFAULT_FLEET_OPTIONS.messageWorkflows}]
   --agents <n>         agents (inboxes, SSE streams) per workflow [${DEFAULT_FLEET_OPTIONS.agentsPerWorkflow}]
   --senders <n>        closed-loop message senders [${DEFAULT_FLEET_OPTIONS.senders}]
+  --batch-size <n>     messages per request of the batch mode (≤ 1000) [${DEFAULT_FLEET_OPTIONS.batchSize}]
   --message-rate <n>   messages/s of the fixed-rate measurement [${DEFAULT_FLEET_OPTIONS.messageRate}]
+  --only <parts>       comma-separated parts to run: ${FLEET_PARTS.join(', ')} [all]
   --out <dir>          results directory [bench/results]
   -h, --help           this help
 `;
@@ -759,7 +826,9 @@ if (import.meta.main) {
       workflows: { type: 'string' },
       agents: { type: 'string' },
       senders: { type: 'string' },
+      'batch-size': { type: 'string' },
       'message-rate': { type: 'string' },
+      only: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -779,6 +848,19 @@ if (import.meta.main) {
     }
     return n;
   };
+  const parts = (value: string | undefined): readonly FleetPart[] => {
+    if (value === undefined) return FLEET_PARTS;
+    const names = value.split(',').map((p) => p.trim());
+    const known = (p: string): p is FleetPart => (FLEET_PARTS as readonly string[]).includes(p);
+    const unknown = names.filter((p) => !known(p));
+    if (unknown.length > 0 || names.length === 0) {
+      process.stderr.write(
+        `bench/fleet: --only takes ${FLEET_PARTS.join(', ')}; got ${JSON.stringify(value)}\n`,
+      );
+      process.exit(2);
+    }
+    return names.filter(known);
+  };
   const d = DEFAULT_FLEET_OPTIONS;
   const options: FleetBenchOptions = {
     ...d,
@@ -788,7 +870,9 @@ if (import.meta.main) {
     messageWorkflows: number('workflows', values.workflows, d.messageWorkflows),
     agentsPerWorkflow: number('agents', values.agents, d.agentsPerWorkflow),
     senders: number('senders', values.senders, d.senders),
+    batchSize: Math.min(1000, Math.round(number('batch-size', values['batch-size'], d.batchSize))),
     messageRate: number('message-rate', values['message-rate'], d.messageRate),
+    only: parts(values.only),
   };
   const report = await runFleetBench(options, (label) => process.stdout.write(`… ${label}\n`));
   const out = values.out ?? 'bench/results';
