@@ -12,6 +12,13 @@ export type CallGrant = { ok: true } | { ok: false; reason: 'rate' | 'concurrenc
 
 export type MessageGrant = { ok: true } | { ok: false; queued: number };
 
+/** One message counted against a tenant's queued-messages limit until it expires. */
+export interface MessageReservation {
+  /** Starts with `<workflow id>/`, so a deleted workflow's reservations can be forgotten. */
+  member: string;
+  expiresAt: number;
+}
+
 /**
  * Per-tenant quotas shared by the router fleet (issue 10): calls per second (GCRA), calls in
  * flight (leases that expire unless renewed), and queued messages (reservations that expire
@@ -35,7 +42,15 @@ export interface QuotaStore {
     now: number,
     max: number,
   ): Promise<MessageGrant>;
+  /** Counts a batch's messages: all of them when the quota has room for all, else none. */
+  reserveMessages(
+    tenant: string,
+    reservations: readonly MessageReservation[],
+    now: number,
+    max: number,
+  ): Promise<MessageGrant>;
   releaseMessage(tenant: string, member: string): Promise<void>;
+  releaseMessages(tenant: string, members: readonly string[]): Promise<void>;
   /** Drops the message reservations of one workflow (deleted through the API). */
   forgetWorkflow(tenant: string, workflowId: string): Promise<void>;
 }

@@ -756,6 +756,106 @@ export function runStoreContract<S extends StateStore>(
         assert.deepEqual(await store.messages.inboxes(wf('nope')), []);
       });
 
+      it('sendBatch stores a batch in order, across inboxes, ids increasing in each', async (store) => {
+        const key = wf('w');
+        await store.workflows.ensure(key, INIT, T0, MAX);
+        const batch = [
+          { to: 'a', from: 'x', payload: { n: 1 }, ttlSeconds: 60 },
+          { to: 'b', from: 'y', payload: 'two', ttlSeconds: 10 },
+          { to: 'a', from: 'x', payload: [3], ttlSeconds: 60 },
+        ];
+        const result = await store.messages.sendBatch(key, batch, T0, 10);
+        assert.ok(result.ok, JSON.stringify(result));
+        assert.equal(result.ids.length, 3);
+        assert.ok(compareMessageIds(result.ids[0] ?? '', result.ids[2] ?? '') < 0);
+        assert.deepEqual(await store.messages.read(key, 'a', undefined, 10, T0), [
+          { id: result.ids[0], from: 'x', to: 'a', payload: { n: 1 }, createdAt: T0, expiresAt: T0 + 60_000 },
+          { id: result.ids[2], from: 'x', to: 'a', payload: [3], createdAt: T0, expiresAt: T0 + 60_000 },
+        ]);
+        assert.deepEqual(
+          (await store.messages.read(key, 'b', undefined, 10, T0)).map((m) => [m.id, m.payload, m.expiresAt]),
+          [[result.ids[1], 'two', T0 + 10_000]],
+        );
+        assert.deepEqual((await store.messages.inboxes(key)).sort(), ['a', 'b']);
+        // A single send afterwards gets a greater id than the batch's to that inbox.
+        const next = await store.messages.send(key, 'b', { from: 'x', payload: 4, ttlSeconds: 60 }, T0, 10);
+        assert.ok(next.ok && compareMessageIds(result.ids[1] ?? '', next.id) < 0);
+      });
+
+      it('sendBatch is refused whole when a message would overflow its inbox', async (store) => {
+        const key = wf('w');
+        await store.workflows.ensure(key, INIT, T0, MAX);
+        const msg = (to: string, payload: unknown) => ({ to, from: 'x', payload, ttlSeconds: 10 });
+        assert.ok((await store.messages.send(key, 'r', msg('r', 'old'), T0, 3)).ok);
+        // r holds 1 of 3: the batch's first two to r fit, its third (index 3) would be the 4th.
+        const refused = await store.messages.sendBatch(
+          key,
+          [msg('r', 1), msg('fresh', 2), msg('r', 3), msg('r', 4), msg('fresh', 5)],
+          T0 + 1,
+          3,
+        );
+        assert.deepEqual(refused, { ok: false, reason: 'inbox-full', index: 3, to: 'r', depth: 1 });
+        assert.deepEqual(
+          (await store.messages.read(key, 'r', undefined, 10, T0 + 1)).map((m) => m.payload),
+          ['old'],
+          'nothing of the batch stored, nothing dropped',
+        );
+        assert.deepEqual(await store.messages.inboxes(key), ['r'], 'no inbox created');
+        // (A reader registers its inbox, so this read comes last.)
+        assert.deepEqual(await store.messages.read(key, 'fresh', undefined, 10, T0 + 1), []);
+        // Once the old message expired, the same batch without its last message to r fits.
+        const later = await store.messages.sendBatch(
+          key,
+          [msg('r', 1), msg('fresh', 2), msg('r', 3), msg('r', 4)],
+          T0 + 10_000,
+          3,
+        );
+        assert.ok(later.ok, JSON.stringify(later));
+        assert.equal(await store.messages.depth(key, 'r', T0 + 10_000), 3);
+        assert.deepEqual(await store.messages.sendBatch(key, [msg('r', 5)], T0 + 10_001, 3), {
+          ok: false,
+          reason: 'inbox-full',
+          index: 0,
+          to: 'r',
+          depth: 3,
+        });
+      });
+
+      it('sendBatch to an unknown workflow stores nothing and creates nothing', async (store) => {
+        assert.deepEqual(
+          await store.messages.sendBatch(
+            wf('nope'),
+            [{ to: 'r', from: 'x', payload: 1, ttlSeconds: 10 }],
+            T0,
+            10,
+          ),
+          { ok: false, reason: 'workflow-not-found' },
+        );
+        assert.equal(await store.workflows.get(wf('nope')), undefined);
+        assert.deepEqual(await store.messages.inboxes(wf('nope')), []);
+      });
+
+      it('sendBatch wakes a waiting reader', async (store) => {
+        const key = wf('w');
+        await store.workflows.ensure(key, INIT, Date.now(), MAX);
+        const waiting = store.messages.wait(key, 'r', undefined, 10, 10_000, new AbortController().signal);
+        await sleep(50);
+        const started = Date.now();
+        const sent = await store.messages.sendBatch(
+          key,
+          [
+            { to: 'r', from: 'x', payload: 1, ttlSeconds: 60 },
+            { to: 'r', from: 'x', payload: 2, ttlSeconds: 60 },
+          ],
+          Date.now(),
+          10,
+        );
+        assert.ok(sent.ok);
+        const got = await waiting;
+        assert.ok(got.length >= 1 && got[0]?.payload === 1, JSON.stringify(got));
+        assert.ok(Date.now() - started < 5000, 'woken by the batch, not by the timeout');
+      });
+
       it('inboxes lists the agents that were sent to or read their inbox', async (store) => {
         const key = wf('w');
         await store.workflows.ensure(key, INIT, T0, MAX);
@@ -873,6 +973,79 @@ export function runStoreContract<S extends StateStore>(
           [],
         );
         assert.ok(Date.now() - unknown < 5000);
+      });
+
+      it('follow: each next() continues after the last message, waiting for new ones', async (store) => {
+        const key = wf('w');
+        await store.workflows.ensure(key, INIT, Date.now(), MAX);
+        const send = (payload: unknown, ttlSeconds = 60) =>
+          store.messages.send(key, 'r', { from: 'x', payload, ttlSeconds }, Date.now(), 100);
+        const first = await send('before');
+        assert.ok(first.ok);
+        await send('after');
+        const follower = store.messages.follow(key, 'r', first.id, new AbortController().signal);
+        try {
+          assert.deepEqual(
+            (await follower.next(10, 5000)).map((m) => m.payload),
+            ['after'],
+          );
+          const started = Date.now();
+          const waiting = follower.next(10, 10_000);
+          await sleep(50);
+          await send('expired', 0);
+          await sleep(20);
+          await store.messages.sendBatch(
+            key,
+            [1, 2, 3].map((n) => ({ to: 'r', from: 'y', payload: n, ttlSeconds: 60 })),
+            Date.now(),
+            100,
+          );
+          const got = (await waiting).map((m) => m.payload);
+          assert.ok(Date.now() - started < 5000, 'woken by the messages, not by the timeout');
+          // The expired one is skipped; the batch may come in one read or more.
+          const rest = got.length < 3 ? (await follower.next(10, 5000)).map((m) => m.payload) : [];
+          assert.deepEqual([...got, ...rest], [1, 2, 3]);
+          const timeout = Date.now();
+          assert.deepEqual(await follower.next(10, 200), [], 'nothing new: [] once the time is up');
+          assert.ok(Date.now() - timeout >= 190);
+        } finally {
+          follower.close();
+        }
+      });
+
+      it('follow: next() answers [] promptly when the workflow is deleted or the signal aborts', async (store) => {
+        const key = wf('w');
+        await store.workflows.ensure(key, INIT, Date.now(), MAX);
+        const controller = new AbortController();
+        const aborted = store.messages.follow(key, 'r', undefined, controller.signal);
+        const deleted = store.messages.follow(key, 'q', undefined, new AbortController().signal);
+        try {
+          const started = Date.now();
+          const waits = [aborted.next(10, 30_000), deleted.next(10, 30_000)];
+          await sleep(50);
+          controller.abort();
+          assert.deepEqual(await waits[0], []);
+          await store.workflows.delete(key);
+          assert.deepEqual(await waits[1], []);
+          assert.ok(Date.now() - started < 5000, 'not held until the timeout');
+          assert.deepEqual(await deleted.next(10, 30_000), []);
+          assert.ok(Date.now() - started < 5000);
+        } finally {
+          aborted.close();
+          deleted.close();
+        }
+        // The store still serves readers afterwards.
+        await store.workflows.ensure(key, INIT, Date.now(), MAX);
+        await store.messages.send(key, 'r', { from: 'x', payload: 'again', ttlSeconds: 60 }, Date.now(), 10);
+        const again = store.messages.follow(key, 'r', undefined, new AbortController().signal);
+        try {
+          assert.deepEqual(
+            (await again.next(10, 5000)).map((m) => m.payload),
+            ['again'],
+          );
+        } finally {
+          again.close();
+        }
       });
 
       it('many readers wait at once and each gets its own message', async (store) => {

@@ -1,7 +1,14 @@
 import { keyString, type WorkflowKey } from '../../ids.ts';
 import { MessageIdClock, compareMessageIds } from '../../message-id.ts';
 import type { AgentMessage } from '../records.ts';
-import type { MessageStore, NewMessage, SendResult } from '../state-store.ts';
+import type {
+  AddressedMessage,
+  BatchSendResult,
+  InboxFollower,
+  MessageStore,
+  NewMessage,
+  SendResult,
+} from '../state-store.ts';
 import type { MemoryState, WorkflowState } from './state.ts';
 
 export class MemoryMessages implements MessageStore {
@@ -28,6 +35,32 @@ export class MemoryMessages implements MessageStore {
     inbox.push({ id, from: message.from, to, payload: message.payload, createdAt: now, expiresAt });
     this.state.waiters.wake(keyString(key), to);
     return Promise.resolve({ ok: true, id });
+  }
+
+  sendBatch(
+    key: WorkflowKey,
+    messages: readonly AddressedMessage[],
+    now: number,
+    maxQueue: number,
+  ): Promise<BatchSendResult> {
+    const workflow = this.state.find(key);
+    if (!workflow) return Promise.resolve({ ok: false, reason: 'workflow-not-found' });
+    const overflow = firstOverflow(workflow, messages, now, maxQueue);
+    if (overflow) return Promise.resolve(overflow);
+    const inboxes = new Map<string, AgentMessage[]>();
+    const ids = messages.map((m) => {
+      let inbox = inboxes.get(m.to);
+      if (!inbox) {
+        inbox = liveInbox(workflow, m.to, now);
+        inboxes.set(m.to, inbox);
+      }
+      const id = this.ids.next(now);
+      const expiresAt = now + m.ttlSeconds * 1000;
+      inbox.push({ id, from: m.from, to: m.to, payload: m.payload, createdAt: now, expiresAt });
+      return id;
+    });
+    for (const to of inboxes.keys()) this.state.waiters.wake(keyString(key), to);
+    return Promise.resolve({ ok: true, ids });
   }
 
   read(
@@ -80,6 +113,18 @@ export class MemoryMessages implements MessageStore {
     }
   }
 
+  follow(key: WorkflowKey, agent: string, after: string | undefined, signal: AbortSignal): InboxFollower {
+    let cursor = after;
+    return {
+      next: async (limit, timeoutMs) => {
+        const messages = await this.wait(key, agent, cursor, limit, timeoutMs, signal);
+        cursor = messages.at(-1)?.id ?? cursor;
+        return messages;
+      },
+      close: () => undefined,
+    };
+  }
+
   depth(key: WorkflowKey, agent: string, now: number): Promise<number> {
     const workflow = this.state.find(key);
     return Promise.resolve(workflow ? liveInbox(workflow, agent, now).length : 0);
@@ -104,6 +149,31 @@ export class MemoryMessages implements MessageStore {
     workflow.record.messages.delivered += count;
     return Promise.resolve(count);
   }
+}
+
+/** The first message of a batch that would overflow its inbox, counting the batch's earlier ones. */
+function firstOverflow(
+  workflow: WorkflowState,
+  messages: readonly AddressedMessage[],
+  now: number,
+  maxQueue: number,
+): BatchSendResult | undefined {
+  const depths = new Map<string, number>();
+  for (const [index, m] of messages.entries()) {
+    const depth = depths.get(m.to) ?? liveCount(workflow, m.to, now);
+    if (depth >= maxQueue) {
+      return { ok: false, reason: 'inbox-full', index, to: m.to, depth: liveCount(workflow, m.to, now) };
+    }
+    depths.set(m.to, depth + 1);
+  }
+  return undefined;
+}
+
+/** Unexpired messages in an inbox, without creating it (a refused batch changes nothing). */
+function liveCount(workflow: WorkflowState, agent: string, now: number): number {
+  let count = 0;
+  for (const m of workflow.inboxes.get(agent) ?? []) if (m.expiresAt > now) count += 1;
+  return count;
 }
 
 /** The inbox with expired messages trimmed, as the Redis store trims a stream by MINID. */

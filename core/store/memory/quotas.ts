@@ -1,4 +1,11 @@
-import { gcra, type CallGrant, type CallLimits, type MessageGrant, type QuotaStore } from '../quota-store.ts';
+import {
+  gcra,
+  type CallGrant,
+  type CallLimits,
+  type MessageGrant,
+  type MessageReservation,
+  type QuotaStore,
+} from '../quota-store.ts';
 
 interface TenantQuota {
   tat: number | undefined;
@@ -58,15 +65,30 @@ export class MemoryQuotas implements QuotaStore {
     now: number,
     max: number,
   ): Promise<MessageGrant> {
+    return this.reserveMessages(tenant, [{ member, expiresAt }], now, max);
+  }
+
+  reserveMessages(
+    tenant: string,
+    reservations: readonly MessageReservation[],
+    now: number,
+    max: number,
+  ): Promise<MessageGrant> {
     const quota = this.of(tenant);
     prune(quota.messages, now);
-    if (quota.messages.size >= max) return Promise.resolve({ ok: false, queued: quota.messages.size });
-    quota.messages.set(member, expiresAt);
+    const queued = quota.messages.size;
+    if (queued + reservations.length > max) return Promise.resolve({ ok: false, queued });
+    for (const r of reservations) quota.messages.set(r.member, r.expiresAt);
     return Promise.resolve({ ok: true });
   }
 
   releaseMessage(tenant: string, member: string): Promise<void> {
-    this.tenants.get(tenant)?.messages.delete(member);
+    return this.releaseMessages(tenant, [member]);
+  }
+
+  releaseMessages(tenant: string, members: readonly string[]): Promise<void> {
+    const messages = this.tenants.get(tenant)?.messages;
+    for (const member of members) messages?.delete(member);
     return Promise.resolve();
   }
 

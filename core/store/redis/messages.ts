@@ -1,7 +1,15 @@
 import type { WorkflowKey } from '../../ids.ts';
 import type { AgentMessage } from '../records.ts';
-import type { MessageStore, NewMessage, SendResult } from '../state-store.ts';
+import type {
+  AddressedMessage,
+  BatchSendResult,
+  InboxFollower,
+  MessageStore,
+  NewMessage,
+  SendResult,
+} from '../state-store.ts';
 import type { BlockingPool } from './blocking-pool.ts';
+import { RedisInboxFollower } from './inbox-follower.ts';
 import { encodePayload, messageOf } from './record-codec.ts';
 import type { RedisContext } from './redis-context.ts';
 import { asArray, asNumber, asString, luaNumber } from './reply.ts';
@@ -17,6 +25,23 @@ interface Page {
 }
 
 const CANCELLED = Symbol('cancelled');
+
+/** send-messages.lua's reply as a BatchSendResult. */
+function batchResult(reply: unknown[], messages: readonly AddressedMessage[]): BatchSendResult {
+  const status = asNumber(reply[0], 'status');
+  if (status === 0) return { ok: false, reason: 'workflow-not-found' };
+  if (status === 2) {
+    const index = asNumber(reply[1], 'index') - 1;
+    return {
+      ok: false,
+      reason: 'inbox-full',
+      index,
+      to: messages[index]?.to ?? '',
+      depth: asNumber(reply[2], 'depth'),
+    };
+  }
+  return { ok: true, ids: reply.slice(1).map((id) => asString(id, 'id')) };
+}
 
 /**
  * Agent inboxes as Redis streams (DESIGN section 7): one stream per inbox, so every replica
@@ -59,6 +84,41 @@ export class RedisMessages implements MessageStore {
       return asNumber(ok, 'ok') === 1
         ? { ok: true, id: asString(value, 'id') }
         : { ok: false, depth: asNumber(value, 'depth') };
+    });
+  }
+
+  sendBatch(
+    key: WorkflowKey,
+    messages: readonly AddressedMessage[],
+    now: number,
+    maxQueue: number,
+  ): Promise<BatchSendResult> {
+    return this.ctx.run(async () => {
+      const k = this.ctx.keys;
+      const recipients = [...new Set(messages.map((m) => m.to))];
+      const number = new Map(recipients.map((to, i) => [to, String(i + 1)]));
+      const reply = asArray(
+        await this.ctx.script(
+          'sendMessages',
+          [k.record(key), k.inboxes(key)],
+          [
+            k.inboxPrefix(key),
+            k.inboxExpiryPrefix(key),
+            luaNumber(now),
+            luaNumber(maxQueue),
+            String(recipients.length),
+            ...recipients,
+            ...messages.flatMap((m) => [
+              number.get(m.to) ?? '',
+              m.from,
+              encodePayload(m.payload),
+              luaNumber(now + m.ttlSeconds * 1000),
+            ]),
+          ],
+        ),
+        'sendMessages',
+      );
+      return batchResult(reply, messages);
     });
   }
 
@@ -228,6 +288,12 @@ export class RedisMessages implements MessageStore {
       }
     }
     return messages;
+  }
+
+  follow(key: WorkflowKey, agent: string, after: string | undefined, signal: AbortSignal): InboxFollower {
+    return new RedisInboxFollower(this.ctx, this.pool, key, agent, after, signal, (cursor, limit) =>
+      this.page(key, agent, cursor, limit, Date.now()),
+    );
   }
 
   depth(key: WorkflowKey, agent: string, now: number): Promise<number> {

@@ -1,4 +1,4 @@
-import type { CallGrant, CallLimits, MessageGrant, QuotaStore } from '../quota-store.ts';
+import type { CallGrant, CallLimits, MessageGrant, MessageReservation, QuotaStore } from '../quota-store.ts';
 import type { RedisContext } from './redis-context.ts';
 import { asArray, asNumber, asString, luaNumber } from './reply.ts';
 
@@ -59,12 +59,25 @@ export class RedisQuotas implements QuotaStore {
     now: number,
     max: number,
   ): Promise<MessageGrant> {
+    return this.reserveMessages(tenant, [{ member, expiresAt }], now, max);
+  }
+
+  reserveMessages(
+    tenant: string,
+    reservations: readonly MessageReservation[],
+    now: number,
+    max: number,
+  ): Promise<MessageGrant> {
     return this.ctx.run(async () => {
       const reply = asArray(
         await this.ctx.script(
           'tenantReserveMessage',
           [this.ctx.keys.tenantMessages(tenant)],
-          [luaNumber(now), luaNumber(max), luaNumber(expiresAt), member],
+          [
+            luaNumber(now),
+            luaNumber(max),
+            ...reservations.flatMap((r) => [luaNumber(r.expiresAt), r.member]),
+          ],
         ),
         'tenantReserveMessage',
       );
@@ -75,8 +88,13 @@ export class RedisQuotas implements QuotaStore {
   }
 
   releaseMessage(tenant: string, member: string): Promise<void> {
+    return this.releaseMessages(tenant, [member]);
+  }
+
+  releaseMessages(tenant: string, members: readonly string[]): Promise<void> {
+    if (members.length === 0) return Promise.resolve();
     return this.ctx.run(async () => {
-      await this.ctx.client.zrem(this.ctx.keys.tenantMessages(tenant), member);
+      await this.ctx.client.zrem(this.ctx.keys.tenantMessages(tenant), ...members);
     });
   }
 

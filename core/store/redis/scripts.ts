@@ -15,6 +15,7 @@ const SCRIPTS = {
   removeWorkflow: { file: 'remove-workflow.lua', keys: 3 },
   appendContext: { file: 'append-context.lua', keys: 2 },
   sendMessage: { file: 'send-message.lua', keys: 4 },
+  sendMessages: { file: 'send-messages.lua', keys: 2 },
   readMessages: { file: 'read-messages.lua', keys: 3 },
   inboxDepth: { file: 'inbox-depth.lua', keys: 3 },
   indexUpsert: { file: 'index-upsert.lua', keys: 6 },
