@@ -5,6 +5,7 @@
  */
 export { WorkflowRouterClient } from './router-client.ts';
 export type {
+  BatchMessage,
   ReadOptions,
   SendOptions,
   StreamOptions,

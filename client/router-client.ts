@@ -34,6 +34,11 @@ export interface SendOptions {
   ttlSeconds?: number;
 }
 
+/** One message of a batch: a single send's options and the recipient. */
+export interface BatchMessage extends SendOptions {
+  toAgent: string;
+}
+
 export interface ReadOptions {
   /** Return only messages after this id (the previous page's `next_cursor`). */
   after?: string | null;
@@ -71,6 +76,7 @@ const sentSchema = z.object({
   to_agent: z.string(),
   from_agent: z.string(),
 });
+const batchSchema = z.object({ object: z.literal('list'), data: z.array(sentSchema) });
 const broadcastSchema = z.object({
   object: z.literal('workflow.broadcast'),
   workflow_id: z.string(),
@@ -189,6 +195,20 @@ export class WorkflowRouterClient {
       this.sendBody(message),
     );
     return parsed(sentSchema, body, 'message receipt');
+  }
+
+  /**
+   * Sends many messages in one request (up to 1000, to any agents of an existing workflow):
+   * stored all or none. The receipts come in the batch's order. When nothing is stored the
+   * error says why: status 429 with code `inbox_full` and `param` naming the first message that
+   * would overflow its inbox (or `tenant_message_limit`), 404 for an unknown workflow, 400/413
+   * naming a message that is not valid.
+   */
+  async sendMessages(workflowId: string, messages: readonly BatchMessage[]): Promise<SentMessage[]> {
+    const body = await this.json('POST', `${this.workflowPath(workflowId)}/messages/batch`, {
+      messages: messages.map((m) => ({ to_agent: m.toAgent, ...this.sendBody(m) })),
+    });
+    return parsed(batchSchema, body, 'batch receipt').data;
   }
 
   /** Sends one message to every known agent of the workflow but the sender. */

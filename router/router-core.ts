@@ -7,6 +7,7 @@ import { isStoreUnavailable } from '../core/store/errors.ts';
 import { DecisionLog } from './dashboard/decisions.ts';
 import { TopWorkflows } from './dashboard/top-workflows.ts';
 import { DegradedPins } from './degraded-pins.ts';
+import { DeliveryBatcher } from './messages/deliveries.ts';
 import { Keyring } from './http/api-keys.ts';
 import { TenantLimiter } from './http/rate-limit.ts';
 import { HealthChecker } from './pods/health-checker.ts';
@@ -34,6 +35,8 @@ export class RouterCore {
   /** Aborted when a SIGTERM starts draining: long polls and inbox streams end so the replica can go. */
   readonly draining = new AbortController();
   readonly workflows: WorkflowService;
+  /** Delivered counts of what inbox streams read, written in batches. */
+  readonly deliveries: DeliveryBatcher;
   readonly routing: RoutingService;
   readonly health: HealthChecker;
   readonly degradedPins = new DegradedPins();
@@ -64,6 +67,19 @@ export class RouterCore {
     this.keyring = new Keyring(config.apiKeys, config.apiKeysFile);
     this.limiter = new TenantLimiter(store, this.keyring, config.tenantLimits, metrics, logger);
     this.workflows = new WorkflowService(store, config, logger, metrics, this.limiter);
+    this.deliveries = new DeliveryBatcher(store.messages, config.statsFlushMs, {
+      onRead: (key) =>
+        this.workflows.stats.add({
+          type: 'messages',
+          key,
+          at: Date.now(),
+          sent: 0,
+          delivered: 0,
+          refused: 0,
+        }),
+      onDelivered: (_key, fresh) => metrics.messages.inc({ outcome: 'delivered' }, fresh),
+      onError: () => metrics.storeErrors.inc({ operation: 'acknowledge' }),
+    });
     this.routing = new RoutingService(
       pool,
       store,
@@ -157,6 +173,8 @@ export class RouterCore {
     this.keyring.close();
     this.limiter.close();
     this.health.stop();
+    // Before the statistics: the reads it notes restart their workflows' idle clocks.
+    await this.deliveries.close();
     await this.workflows.close();
     this.forwarder.close();
     this.pool.close();

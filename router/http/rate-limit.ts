@@ -169,6 +169,39 @@ export class TenantLimiter {
     return member;
   }
 
+  /**
+   * Counts a batch's messages (one per recipient and ttl) against the tenant's queued-messages
+   * limit, all or none; returns the reservations to release if the batch is not stored after
+   * all, or throws 429.
+   */
+  async reserveMessages(
+    key: WorkflowKey,
+    messages: readonly { to: string; ttlSeconds: number }[],
+  ): Promise<string[]> {
+    const max = this.limits(key.tenant).maxQueuedMessages;
+    if (max === 0) return [];
+    const now = Date.now();
+    const reservations = messages.map((m) => ({
+      member: `${key.id}/${m.to}/${this.replica}:${(this.sequence += 1)}`,
+      expiresAt: now + m.ttlSeconds * 1000,
+    }));
+    const grant = await this.store.quotas.reserveMessages(key.tenant, reservations, now, max);
+    if (!grant.ok) {
+      this.refusals.inc({ limit: 'queued_messages' });
+      throw tooManyRequests(
+        `tenant "${key.tenant}" has ${grant.queued} unexpired messages queued and its limit is ${max}: no room for the ${messages.length} of this batch; nothing was stored`,
+        1,
+        'tenant_message_limit',
+      );
+    }
+    return reservations.map((r) => r.member);
+  }
+
+  async releaseMessages(key: WorkflowKey, members: readonly string[]): Promise<void> {
+    if (members.length === 0) return;
+    await this.store.quotas.releaseMessages(key.tenant, members).catch(() => undefined);
+  }
+
   async releaseMessage(key: WorkflowKey, member: string | undefined): Promise<void> {
     if (member === undefined) return;
     await this.store.quotas.releaseMessage(key.tenant, member).catch(() => undefined);

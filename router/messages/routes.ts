@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { ApiError, badRequest, notFound, tooManyRequests } from '../../core/errors.ts';
 import { idSchema, type WorkflowKey } from '../../core/ids.ts';
@@ -9,19 +9,11 @@ import { callerOf } from '../http/auth.ts';
 import { parseOrThrow } from '../http/validation.ts';
 import type { RouterCore } from '../router-core.ts';
 import { WorkflowService } from '../workflows/workflow-service.ts';
-
-const sendSchema = z
-  .object({
-    from_agent: idSchema,
-    payload: z.unknown().refine((v) => v !== undefined, 'payload is required'),
-    ttl_seconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(7 * 24 * 3600)
-      .optional(),
-  })
-  .strict();
+import { sendBatch } from './batch.ts';
+import { closeOrDrain } from './close-or-drain.ts';
+import { streamInbox } from './inbox-stream.ts';
+import { messageView } from './message-view.ts';
+import { checkPayloadSize, sendSchema, type SendBody } from './send-schema.ts';
 
 const readSchema = z.object({
   after: messageIdSchema.optional(),
@@ -30,17 +22,6 @@ const readSchema = z.object({
 });
 
 const pathSchema = z.object({ wid: idSchema, aid: idSchema.optional() });
-
-function view(m: AgentMessage) {
-  return {
-    id: m.id,
-    from_agent: m.from,
-    to_agent: m.to,
-    payload: m.payload,
-    created_at: new Date(m.createdAt).toISOString(),
-    expires_at: new Date(m.expiresAt).toISOString(),
-  };
-}
 
 /** Agent messages (DESIGN section 7): inboxes per agent, cursor reads, long-poll and SSE. */
 export function messagesRouter(core: RouterCore): Router {
@@ -52,13 +33,9 @@ export function messagesRouter(core: RouterCore): Router {
     return { key: { tenant: callerOf(req).tenant, id: params.wid }, agent: params.aid };
   };
 
-  const parseSend = (req: Request) => {
+  const parseSend = (req: Request): SendBody => {
     const body = parseOrThrow(sendSchema, req.body, 'body');
-    if (Buffer.byteLength(JSON.stringify(body.payload)) > maxBytes) {
-      throw new ApiError(413, 'invalid_request_error', `message payload exceeds ${maxBytes} bytes`, {
-        code: 'message_too_large',
-      });
-    }
+    checkPayloadSize(body.payload, maxBytes, 'payload');
     return body;
   };
 
@@ -66,7 +43,7 @@ export function messagesRouter(core: RouterCore): Router {
   const deliver = async (
     key: WorkflowKey,
     to: string,
-    body: z.infer<typeof sendSchema>,
+    body: SendBody,
     maxQueue: number,
   ): Promise<SendResult> => {
     const ttlSeconds = body.ttl_seconds ?? core.config.messageTtlSeconds;
@@ -116,6 +93,10 @@ export function messagesRouter(core: RouterCore): Router {
       to_agent: to,
       from_agent: body.from_agent,
     });
+  });
+
+  router.post('/v1/workflows/:wid/messages/batch', async (req, res) => {
+    await sendBatch(core, target(req).key, req, res);
   });
 
   router.post('/v1/workflows/:wid/messages', async (req, res) => {
@@ -186,7 +167,11 @@ export function messagesRouter(core: RouterCore): Router {
         : await core.store.messages.read(key, agent as string, query.after, query.limit, Date.now());
     await noteDelivered(core, key, agent as string, messages);
     const last = messages.at(-1);
-    res.json({ object: 'list', data: messages.map(view), next_cursor: last?.id ?? query.after ?? null });
+    res.json({
+      object: 'list',
+      data: messages.map(messageView),
+      next_cursor: last?.id ?? query.after ?? null,
+    });
   });
 
   router.get('/v1/workflows/:wid/agents/:aid/messages/stream', async (req, res) => {
@@ -202,25 +187,6 @@ export function messagesRouter(core: RouterCore): Router {
   });
 
   return router;
-}
-
-/**
- * A signal aborted when the client goes away or the replica starts draining, and one for the
- * client alone. The listener on the replica's long-lived drain signal goes with the response
- * (AbortSignal.any would leave one behind per request until collected).
- */
-function closeOrDrain(core: RouterCore, res: Response): { signal: AbortSignal; closed: AbortSignal } {
-  const closed = new AbortController();
-  const either = new AbortController();
-  const onDrain = (): void => either.abort();
-  if (core.draining.signal.aborted) either.abort();
-  else core.draining.signal.addEventListener('abort', onDrain, { once: true });
-  res.once('close', () => {
-    core.draining.signal.removeEventListener('abort', onDrain);
-    closed.abort();
-    either.abort();
-  });
-  return { signal: either.signal, closed: closed.signal };
 }
 
 /**
@@ -246,59 +212,5 @@ async function noteDelivered(
   } catch {
     // The messages were read all the same; only the delivered counter misses them.
     core.metrics.storeErrors.inc({ operation: 'acknowledge' });
-  }
-}
-
-/** SSE push: each message an event with its id, so EventSource resumes with Last-Event-ID. */
-async function streamInbox(
-  core: RouterCore,
-  res: Response,
-  key: WorkflowKey,
-  agent: string,
-  after: string | undefined,
-): Promise<void> {
-  res.status(200);
-  res.setHeader('content-type', 'text/event-stream');
-  res.setHeader('cache-control', 'no-cache');
-  res.setHeader('x-accel-buffering', 'no');
-  res.flushHeaders();
-  res.write(': connected\n\n');
-  const { signal, closed } = closeOrDrain(core, res);
-  let cursor = after;
-  let lastBeat = Date.now();
-  while (!signal.aborted) {
-    let messages: AgentMessage[];
-    try {
-      messages = await core.store.messages.wait(key, agent, cursor, 100, 15_000, signal);
-    } catch (error) {
-      core.metrics.storeErrors.inc({ operation: 'message-stream' });
-      const body = new ApiError(
-        503,
-        'service_unavailable',
-        'the shared state store is unreachable; reconnect to resume',
-        { code: 'store_unavailable' },
-      ).toBody();
-      res.end(`event: error\ndata: ${JSON.stringify(body)}\n\n`);
-      core.logger.warn('message stream ended: store unavailable', { error: String(error) });
-      return;
-    }
-    for (const m of messages) res.write(`id: ${m.id}\nevent: message\ndata: ${JSON.stringify(view(m))}\n\n`);
-    await noteDelivered(core, key, agent, messages);
-    cursor = messages.at(-1)?.id ?? cursor;
-    if (core.draining.signal.aborted && !closed.aborted) {
-      // Reconnecting with Last-Event-ID resumes on another replica, losing nothing.
-      res.end('event: end\ndata: {"reason":"router shutting down; reconnect"}\n\n');
-      return;
-    }
-    if (messages.length === 0 && Date.now() - lastBeat >= 15_000 && !signal.aborted) {
-      res.write(': keep-alive\n\n');
-      lastBeat = Date.now();
-    }
-    // Messages just read prove the workflow was there; the next wait reads its record anyway
-    // and returns at once if it is gone. So only an empty wake-up costs this extra round trip.
-    if (messages.length === 0 && !(await core.workflows.exists(key))) {
-      res.end('event: end\ndata: {"reason":"workflow deleted"}\n\n');
-      return;
-    }
   }
 }

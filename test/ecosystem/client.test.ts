@@ -305,6 +305,46 @@ describe('typed client against a router', () => {
     );
   });
 
+  test('sendMessages: a batch stored whole in order, or refused whole with the message named', async () => {
+    await router.declareWorkflow('c-batch', { maxMessageQueueSize: 2 });
+    const receipts = await router.sendMessages('c-batch', [
+      { toAgent: 'a', fromAgent: 'lead', payload: 1 },
+      { toAgent: 'b', fromAgent: 'lead', payload: 2, ttlSeconds: 30 },
+      { toAgent: 'a', fromAgent: 'lead', payload: 3 },
+    ]);
+    assert.deepEqual(
+      receipts.map((r) => [r.object, r.workflow_id, r.to_agent, r.from_agent]),
+      [
+        ['workflow.message', 'c-batch', 'a', 'lead'],
+        ['workflow.message', 'c-batch', 'b', 'lead'],
+        ['workflow.message', 'c-batch', 'a', 'lead'],
+      ],
+    );
+    assert.deepEqual(
+      (await router.readMessages('c-batch', 'a')).data.map((m) => [m.id, m.payload]),
+      [
+        [receipts[0]?.id, 1],
+        [receipts[2]?.id, 3],
+      ],
+    );
+    await assert.rejects(
+      router.sendMessages('c-batch', [
+        { toAgent: 'b', fromAgent: 'lead', payload: 4 },
+        { toAgent: 'a', fromAgent: 'lead', payload: 5 },
+      ]),
+      (e: unknown) =>
+        e instanceof WorkflowRouterError &&
+        e.status === 429 &&
+        e.code === 'inbox_full' &&
+        e.param === 'messages.1',
+    );
+    assert.equal((await router.readMessages('c-batch', 'b')).data.length, 1, 'nothing of it stored');
+    await assert.rejects(
+      router.sendMessages('c-batch-unknown', [{ toAgent: 'a', fromAgent: 'lead', payload: 1 }]),
+      (e: unknown) => e instanceof WorkflowRouterError && e.status === 404,
+    );
+  });
+
   test('the message stream yields in order, resumes after a cut connection, and ends on delete', async () => {
     const cutter = await startCutter(stack.router.port);
     const stop = new AbortController();

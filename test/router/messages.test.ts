@@ -244,6 +244,46 @@ describe('agent messages', () => {
     assert.equal(st.body.messages.refused, 2);
   });
 
+  test('a batch is stored whole in order, or refused whole (429 naming the message) with nothing dropped', async () => {
+    const wf = 'msg-batch';
+    const put = await http('PUT', `${base}/${wf}`, { max_message_queue_size: 3 });
+    assert.equal(put.status, 201, put.text);
+    const batch = (messages: unknown[]) =>
+      http<{ data: { id: string; to_agent: string }[] }>('POST', `${base}/${wf}/messages/batch`, {
+        messages,
+      });
+    const item = (to: string, payload: unknown) => ({ to_agent: to, from_agent: 'boss', payload });
+    const sent = await batch([item('a', 1), item('b', 2), item('a', 3)]);
+    assert.equal(sent.status, 201, sent.text);
+    assert.deepEqual(
+      sent.body.data.map((m) => m.to_agent),
+      ['a', 'b', 'a'],
+    );
+    assert.deepEqual(
+      (await read(wf, 'a')).body.data.map((m) => [m.id, m.payload]),
+      [
+        [sent.body.data[0]?.id, 1],
+        [sent.body.data[2]?.id, 3],
+      ],
+    );
+    // a holds 2 of 3: the batch's second message to a (index 2) would overflow it.
+    const refused = await batch([item('b', 4), item('a', 5), item('a', 6), item('b', 7)]);
+    assert.equal(assertOpenAIError(refused, 429, 'inbox_full').param, 'messages.2');
+    assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+    assert.deepEqual(
+      (await read(wf, 'b')).body.data.map((m) => m.payload),
+      [2],
+      'nothing of the refused batch stored',
+    );
+    assert.equal(assertOpenAIError(await batch([]), 400).param, 'messages');
+    assertOpenAIError(
+      await http('POST', `${base}/msg-batch-none/messages/batch`, { messages: [item('a', 1)] }),
+      404,
+    );
+    const st = await status(stack, wf);
+    assert.deepEqual([st.body.messages.sent, st.body.messages.refused], [3, 4]);
+  });
+
   test('a workflow broadcast reaches every known agent except the sender', async () => {
     const wf = 'msg-6';
     // Agents become known by a declaration, by making calls, or by having an inbox.
