@@ -6,6 +6,7 @@ import { bodyLog } from './http/body-log.ts';
 import { requestGuard } from './http/limits.ts';
 import { metricsHandler } from './http/metrics-access.ts';
 import { DASHBOARD_PATHS, dashboardRouter } from './dashboard/routes.ts';
+import { completionRoute } from './http/completion-route.ts';
 import { completionsHandler } from './http/completions.ts';
 import { errorHandler } from './http/errors.ts';
 import { requestId } from './http/request-id.ts';
@@ -56,6 +57,8 @@ export function createApp(
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  // The hot path first: the completion calls run the chain below without Express's route walk.
+  app.use(completionRoute(core));
   app.use(requestId);
   app.use(requestGuard(core.config.maxHeaders, core.draining.signal));
 
