@@ -72,9 +72,13 @@ export interface WorkflowObservation {
   now: number;
 }
 
-/** True when the previous status shows the workflow was declared and lived (so a missing record means it expired). */
+/**
+ * True when the previous status shows the workflow was declared and lived (so a missing record
+ * means it expired). A Workflow refused for an id conflict never had Redis state of its own: when
+ * the id frees up it is declared afresh.
+ */
 export function hasLived(previous: WorkflowResourceStatus | undefined): boolean {
-  return previous?.phase !== undefined;
+  return previous?.phase !== undefined && readyReason(previous) !== 'IdConflict';
 }
 
 /** The Workflow's status from its Redis record (or its absence), keeping what the previous status knew. */

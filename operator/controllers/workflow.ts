@@ -25,7 +25,7 @@ export interface WorkflowControllerDeps {
   kube: Pick<Kube, 'patchStatus' | 'setFinalizers'>;
   workflows: ObjectCache<CustomResource>;
   pools: ObjectCache<CustomResource>;
-  store: WorkflowStore;
+  store: Pick<WorkflowStore, 'get' | 'declare' | 'delete'>;
   events: EventSink;
   logger: Logger;
   metrics: OperatorMetrics;
