@@ -36,5 +36,22 @@ export class MemoryState {
 
 /** Returns a copy, so callers can never mutate the store's state by accident. */
 export function snapshot<T>(value: T): T {
-  return structuredClone(value);
+  return copyPlain(value) as T;
+}
+
+/**
+ * A deep copy of plain data (what the store holds: objects, arrays, primitives), the copy
+ * structuredClone makes, without its serialisation: a workflow record is copied on every call,
+ * and structuredClone was 3% of the router's CPU. Anything else (a Map, a Date) still goes to
+ * structuredClone.
+ */
+function copyPlain(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(copyPlain);
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return structuredClone(value);
+  const source = value as Record<string, unknown>;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(source)) copy[key] = copyPlain(source[key]);
+  return copy;
 }
