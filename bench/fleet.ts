@@ -30,6 +30,9 @@ import { keepAliveAgent, postCompletion, type CallOutcome } from './client.ts';
 import { startPods, startServerChild, type ServerChild } from './procs/children.ts';
 import { summarize, type Summary } from './stats.ts';
 
+export const MESSAGE_SENDS = ['point-to-point', 'broadcast', 'batch'] as const;
+export type MessageSend = (typeof MESSAGE_SENDS)[number];
+
 export interface FleetBenchOptions {
   /** Seconds of each timed measurement. */
   seconds: number;
@@ -46,6 +49,8 @@ export interface FleetBenchOptions {
   senders: number;
   /** Messages per request of the batch mode. */
   batchSize: number;
+  /** The send modes of the message measurement (all by default). */
+  sends: readonly MessageSend[];
   /** Messages per second of the fixed-rate message measurement. */
   messageRate: number;
   /** The measurements to run (all by default): a rerun of one part skips the others' minutes. */
@@ -64,6 +69,7 @@ export const DEFAULT_FLEET_OPTIONS: FleetBenchOptions = {
   agentsPerWorkflow: 10,
   senders: 64,
   batchSize: 100,
+  sends: MESSAGE_SENDS,
   messageRate: 10_000,
   only: FLEET_PARTS,
 };
@@ -104,9 +110,6 @@ export interface CapacityComparison {
   /** Median Redis calls/s over median in-memory calls/s. */
   ratio: number;
 }
-
-export const MESSAGE_SENDS = ['point-to-point', 'broadcast', 'batch'] as const;
-export type MessageSend = (typeof MESSAGE_SENDS)[number];
 
 export interface MessageMeasurement {
   /** One POST per message, one broadcast POST reaching every agent of a workflow, or one batch POST. */
@@ -644,7 +647,7 @@ async function measureMessages(
     // Every inbox exists before the broadcasts (a broadcast reaches the agents a workflow knows).
     await Promise.all(targets['point-to-point'].map((_, i) => post('point-to-point', i)));
     await closedLoop('point-to-point', o.senders, Math.max(1, o.seconds / 3));
-    for (const kind of MESSAGE_SENDS) {
+    for (const kind of o.sends) {
       const fanOut = { 'point-to-point': 1, broadcast: o.agentsPerWorkflow, batch: o.batchSize }[kind];
       // A batch carries many messages: a few connections keep the router busy (8 for 64 senders).
       const connections =
@@ -810,6 +813,7 @@ The router on Redis: commands per call, capacity against in-memory, messages thr
   --workflows <n>      workflows of the message benchmark [${DEFAULT_FLEET_OPTIONS.messageWorkflows}]
   --agents <n>         agents (inboxes, SSE streams) per workflow [${DEFAULT_FLEET_OPTIONS.agentsPerWorkflow}]
   --senders <n>        closed-loop message senders [${DEFAULT_FLEET_OPTIONS.senders}]
+  --sends <modes>      comma-separated send modes: ${MESSAGE_SENDS.join(', ')} [all]
   --batch-size <n>     messages per request of the batch mode (≤ 1000) [${DEFAULT_FLEET_OPTIONS.batchSize}]
   --message-rate <n>   messages/s of the fixed-rate measurement [${DEFAULT_FLEET_OPTIONS.messageRate}]
   --only <parts>       comma-separated parts to run: ${FLEET_PARTS.join(', ')} [all]
@@ -827,6 +831,7 @@ if (import.meta.main) {
       agents: { type: 'string' },
       senders: { type: 'string' },
       'batch-size': { type: 'string' },
+      sends: { type: 'string' },
       'message-rate': { type: 'string' },
       only: { type: 'string' },
       out: { type: 'string' },
@@ -861,6 +866,18 @@ if (import.meta.main) {
     }
     return names.filter(known);
   };
+  const sends = (value: string | undefined): readonly MessageSend[] => {
+    if (value === undefined) return MESSAGE_SENDS;
+    const names = value.split(',').map((p) => p.trim());
+    const known = (p: string): p is MessageSend => (MESSAGE_SENDS as readonly string[]).includes(p);
+    if (names.some((p) => !known(p))) {
+      process.stderr.write(
+        `bench/fleet: --sends takes ${MESSAGE_SENDS.join(', ')}; got ${JSON.stringify(value)}\n`,
+      );
+      process.exit(2);
+    }
+    return names.filter(known);
+  };
   const d = DEFAULT_FLEET_OPTIONS;
   const options: FleetBenchOptions = {
     ...d,
@@ -873,6 +890,7 @@ if (import.meta.main) {
     batchSize: Math.min(1000, Math.round(number('batch-size', values['batch-size'], d.batchSize))),
     messageRate: number('message-rate', values['message-rate'], d.messageRate),
     only: parts(values.only),
+    sends: sends(values.sends),
   };
   const report = await runFleetBench(options, (label) => process.stdout.write(`… ${label}\n`));
   const out = values.out ?? 'bench/results';
