@@ -4,7 +4,8 @@
 // everything refused is refused whole, in OpenAI's error shape, with nothing stored and nothing
 // counted: bad input (400, 413), an overflowing inbox mid-batch (429 inbox_full naming the
 // message), the tenant's queued-messages limit (429), an undeclared recipient (403), an unknown
-// workflow or another tenant's (404: a batch never creates a workflow).
+// workflow or another tenant's (404: a batch never creates a workflow); and while Redis is away
+// a batch answers 503 and an open SSE stream ends with an error event, both recovering after.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -262,5 +263,41 @@ describe('fleet: batch send', () => {
       [0],
       "nothing reached alpha's inbox",
     );
+  });
+
+  // Last: it stops Redis.
+  test('while Redis is away a batch is 503 and a stream ends with an error; both work once it is back', async () => {
+    const [a, b] = [fleet.router(0), fleet.router(1)];
+    await create(a, 'outage', 'r');
+    const sse = await openSse(`${base(b, 'outage')}/agents/r/messages/stream`, auth(KEYS.alpha));
+    await eventually('the seed on the stream', () =>
+      sse.events.some((e) => e.event === 'message') ? true : undefined,
+    );
+    await redis.kill();
+    const refused = await eventually('a batch refused with 503', async () => {
+      const res = await batch(a, 'outage', { messages: [item('r', 'lost?')] });
+      return res.status === 503 ? res : undefined;
+    });
+    assertOpenAIError(refused, 503, 'store_unavailable');
+    await sse.closed;
+    const error = sse.events.at(-1);
+    assert.equal(error?.event, 'error');
+    assert.equal((JSON.parse(error.data) as { error: { code: string } }).error.code, 'store_unavailable');
+    await redis.restart();
+    // The Redis of this test keeps nothing across the kill: the workflow is made again.
+    const sent = await eventually('a batch accepted after the recovery', async () => {
+      if ((await status(a, 'outage')).status === 404) await create(a, 'outage', 'r').catch(() => undefined);
+      const res = await batch(a, 'outage', { messages: [item('r', 'after')] });
+      return res.status === 201 ? res : undefined;
+    });
+    const again = await openSse(`${base(b, 'outage')}/agents/r/messages/stream`, {
+      ...auth(KEYS.alpha),
+      'last-event-id': '0-0',
+    });
+    const pushed = await eventually('the batch pushed after the recovery', () =>
+      again.events.find((e) => e.id === sent.body.data[0]?.id),
+    );
+    again.stop();
+    assert.deepEqual((JSON.parse(pushed.data) as MessageView).payload, 'after');
   });
 });

@@ -83,6 +83,14 @@ const ROUTES: Route[] = [
     path: `/v1/workflows/${WF}?tenant=alpha`,
     otherTenant: 403,
   },
+  // A batch never creates a workflow: to beta, alpha's does not exist.
+  {
+    name: 'batch send',
+    method: 'POST',
+    path: `/v1/workflows/${WF}/messages/batch`,
+    body: { messages: [{ to_agent: 'alpha-agent-writer', from_agent: 'beta-agent', payload: 'beta batch' }] },
+    otherTenant: 404,
+  },
   { name: 'runtime config', method: 'GET', path: '/v1/admin/config', admin: true, otherTenant: 'admin-only' },
   {
     name: 'change runtime config',
