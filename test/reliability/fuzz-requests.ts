@@ -68,6 +68,7 @@ const path = fc.oneof(
   { weight: 2, arbitrary: anyId.map((id) => `/v1/workflows/${id}`) },
   { weight: 2, arbitrary: anyId.map((id) => `/v1/workflows/${id}/status`) },
   { weight: 2, arbitrary: anyId.map((id) => `/v1/workflows/${id}/messages`) },
+  { weight: 1, arbitrary: anyId.map((id) => `/v1/workflows/${id}/messages/batch`) },
   { weight: 5, arbitrary: fc.tuple(anyId, anyId).map(([w, a]) => `/v1/workflows/${w}/agents/${a}/messages`) },
   {
     weight: 1,
@@ -252,6 +253,21 @@ const messageBody = fc.record(
   { requiredKeys: ['from_agent', 'payload'] },
 );
 
+/** A batch: mostly valid-looking messages with a recipient, sometimes not even a list. */
+const batchBody = fc.record(
+  {
+    messages: fc.oneof(
+      fc.array(
+        fc.tuple(messageBody, idValue).map(([m, to]) => ({ ...m, to_agent: to })),
+        { maxLength: 5 },
+      ),
+      fc.jsonValue({ maxDepth: 2 }),
+    ),
+    extra: fc.string({ maxLength: 3 }),
+  },
+  { requiredKeys: ['messages'] },
+);
+
 const specBody = fc.record(
   {
     agents: fc.array(
@@ -281,6 +297,7 @@ const jsonBody = fc.oneof(
   { weight: 5, arbitrary: chatBody },
   { weight: 2, arbitrary: completionBody },
   { weight: 3, arbitrary: messageBody },
+  { weight: 1, arbitrary: batchBody },
   { weight: 1, arbitrary: specBody },
   { weight: 1, arbitrary: adminBody },
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
@@ -399,6 +416,14 @@ const route: fc.Arbitrary<{ method: string; path: string; body: fc.Arbitrary<unk
         method: 'POST',
         path: `/v1/workflows/${w}/agents/${a}/messages`,
         body: messageBody,
+      })),
+    },
+    {
+      weight: 2,
+      arbitrary: anyId.map((id) => ({
+        method: 'POST',
+        path: `/v1/workflows/${id}/messages/batch`,
+        body: batchBody,
       })),
     },
     {
