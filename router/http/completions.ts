@@ -241,7 +241,6 @@ async function proxyCall(core: RouterCore, req: Request, res: Response, call: Ca
       const uncached = Math.max(0, promptTokens - (placed.matchedChunks * CHUNK_CHARS) / 4);
       pod.inflight += 1;
       pod.inflightUncachedTokens += uncached;
-      core.metrics.podInflight.set({ pod: pod.id }, pod.inflight);
       if (attempt === 0) core.metrics.overhead.observe((performance.now() - call.startedAt) / 1000);
       res.setHeader('x-workflow-router-pod', pod.id);
       if (call.key) res.setHeader('x-workflow-router-placement', placed.kind);
@@ -275,7 +274,7 @@ async function proxyCall(core: RouterCore, req: Request, res: Response, call: Ca
         release();
         pod.inflight -= 1;
         pod.inflightUncachedTokens -= uncached;
-        core.metrics.podInflight.set({ pod: pod.id }, pod.inflight);
+        // workflow_router_pod_inflight is set when Prometheus scrapes (RouterCore.refreshGauges).
       }
       // Retry, eject or answer: upstream-failures.ts decides from how far the call got.
       const verdict = judgeAttempt(core, pod, outcome, { attempt, headersSent: res.headersSent, requestId });

@@ -62,6 +62,7 @@ export class ResponseTap {
       this.doneSeen = true;
       return event;
     }
+    if (!this.collectText && !mayCarry(data)) return event;
     let parsed: unknown;
     try {
       parsed = JSON.parse(data);
@@ -113,6 +114,15 @@ export class ResponseTap {
     this.usageSeen = readUsage(parsed);
     if (this.collectText) this.text = messageText(parsed);
   }
+}
+
+/**
+ * Whether an event's JSON may hold what the tap reads when it collects no text (`usage`, an
+ * `error`): most chunks hold neither, and then need no parse. A key spelt with escapes is
+ * not ruled out by the text, so any escape sequence counts as a maybe.
+ */
+function mayCarry(data: string): boolean {
+  return data.includes('usage') || data.includes('error') || data.includes('\\u');
 }
 
 function num(value: unknown): number {
