@@ -16,12 +16,12 @@ import { batchSchema, checkPayloadSize } from './send-schema.ts';
  *
  * The contract: `{messages: [{to_agent, from_agent, payload, ttl_seconds?}, ...]}`, 1 to 1000
  * messages, each checked as a single send is. 201 with `{object: 'list', data: [receipt, ...]}`,
- * one single send's receipt per message in the batch's order, or an
- * error in OpenAI's shape with nothing stored: 400/413 naming the message (`param`), 404 when
- * the workflow does not exist (a batch does not create one), 403 for an undeclared recipient,
- * 429 `inbox_full` naming the first message that would overflow its inbox, 429
- * `tenant_message_limit` when the tenant's quota has no room for the whole batch, 503 while
- * the store is unreachable.
+ * a single send's receipt per message in the batch's order; or an error in OpenAI's shape with
+ * nothing stored: 400/413 naming the message (`param`), 404 when the workflow does not exist
+ * (a batch does not create one, so a typo in its id cannot make a workflow of a thousand
+ * messages), 403 for an undeclared recipient, 429 `inbox_full` naming the first message that
+ * would overflow its inbox, 429 `tenant_message_limit` when the tenant's quota has no room for
+ * the whole batch, 503 while the store is unreachable.
  */
 export async function sendBatch(
   core: RouterCore,
