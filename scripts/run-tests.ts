@@ -30,6 +30,9 @@ const run = spawnSync(
   [
     '--test',
     '--test-timeout=180000',
+    // A file whose tests are done but whose event loop stays alive (a child process that outlived
+    // a failed setup, say) would hang the run; the helpers' exit hooks kill such children.
+    '--test-force-exit',
     `--test-concurrency=${process.env.TEST_CONCURRENCY ?? '1'}`,
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',

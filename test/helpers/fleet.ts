@@ -151,7 +151,11 @@ export async function startRouterProcess(args: readonly string[]): Promise<Route
     proc.stderr.on('data', keep);
     let stdout = '';
     return new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`router did not start in 30 s:\n${log}`)), 30_000);
+      const timer = setTimeout(() => {
+        // Left running, the process would keep this test file alive after its tests fail.
+        proc.kill('SIGKILL');
+        reject(new Error(`router did not start in 30 s:\n${log}`));
+      }, 30_000);
       proc.stdout.on('data', (chunk: Buffer) => {
         keep(chunk);
         stdout += chunk.toString();

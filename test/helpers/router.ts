@@ -124,7 +124,10 @@ export async function spawnSimProcess(args: string[] = [], port?: number): Promi
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`vllm-sim did not start: ${output}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`vllm-sim did not start: ${output}`));
+    }, 30_000);
     const onData = (data: Buffer): void => {
       output += data.toString();
       const m = /listening on (http:\/\/\S+)/.exec(output);
