@@ -1,3 +1,4 @@
+import type { RequestListener } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { ApiError, notFound } from '../core/errors.ts';
 import { adminRouter } from './http/admin.ts';
@@ -52,13 +53,11 @@ function unmatched(req: Request, res: Response, next: NextFunction): void {
 export function createApp(
   core: RouterCore,
   isReady: () => { ready: boolean; detail: Record<string, unknown> },
-) {
+): RequestListener {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
-  // The hot path first: the completion calls run the chain below without Express's route walk.
-  app.use(completionRoute(core));
   app.use(requestId);
   app.use(requestGuard(core.config.maxHeaders, core.draining.signal));
 
@@ -97,6 +96,11 @@ export function createApp(
   app.use(workflowsRouter(core));
   app.use(messagesRouter(core));
   app.use(unmatched);
-  app.use(errorHandler(core.logger));
-  return app;
+  const onError = errorHandler(core.logger);
+  app.use(onError);
+  // The hot path: the completion calls run the chain above without Express's dispatch.
+  const completions = completionRoute(core, app, onError);
+  return (req, res) => {
+    if (!completions(req, res)) app(req, res);
+  };
 }
