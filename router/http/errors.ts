@@ -14,6 +14,17 @@ function isBodyParserError(error: unknown): error is BodyParserError {
   return error !== null && typeof error === 'object' && 'type' in error && typeof error.type === 'string';
 }
 
+/**
+ * zlib's failure to inflate a body sent with `Content-Encoding: gzip|deflate|br` that is not
+ * what it claims: body-parser passes it on as is (code `Z_DATA_ERROR`, `Z_BUF_ERROR`, ...; brotli's
+ * decoder errors become `ERR__ERROR_FORMAT_*` and the like), no status, which would otherwise read as the router's own fault.
+ */
+function isDecompressionError(error: unknown): boolean {
+  if (error === null || typeof error !== 'object' || !('code' in error)) return false;
+  const code = error.code;
+  return typeof code === 'string' && (/^Z_[A-Z_]+$/.test(code) || code.startsWith('ERR__ERROR_'));
+}
+
 /** Maps anything thrown on the request path to OpenAI's error shape; never leaks internals. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
@@ -63,6 +74,16 @@ export function toApiError(error: unknown): ApiError {
           code: 'invalid_body',
         });
     }
+  }
+  if (isDecompressionError(error)) {
+    return new ApiError(
+      400,
+      'invalid_request_error',
+      'the request body does not match its Content-Encoding',
+      {
+        code: 'invalid_encoding',
+      },
+    );
   }
   return new ApiError(500, 'server_error', 'internal error in the router', { code: 'internal_error' });
 }

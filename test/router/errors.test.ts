@@ -46,6 +46,25 @@ describe('bad input', () => {
     await stillWorks();
   });
 
+  test('a body that is not what its Content-Encoding says is 400, on every route that reads a body', async () => {
+    for (const encoding of ['gzip', 'deflate', 'br', 'Br', 'GZIP']) {
+      const headers = { 'content-type': 'application/json', 'content-encoding': encoding };
+      const body = '{"model": "x", "messages": []}';
+      assertOpenAIError(await post(body, headers), 400, 'invalid_encoding');
+      assertOpenAIError(
+        await http('POST', `${stack.baseURL}/completions`, body, headers),
+        400,
+        'invalid_encoding',
+      );
+      assertOpenAIError(
+        await http('POST', `${stack.baseURL}/workflows/enc-wf/agents/a/messages`, body, headers),
+        400,
+        'invalid_encoding',
+      );
+    }
+    await stillWorks();
+  });
+
   test('a body that is not a JSON object is 400', async () => {
     for (const body of ['[1,2,3]', '"text"', '42', 'null']) {
       assertOpenAIError(await post(body, { 'content-type': 'application/json' }), 400);
