@@ -103,7 +103,7 @@ function stream(agent: http.Agent, i: number): Promise<StreamResult> {
     const body = JSON.stringify({
       model: MODEL,
       messages: [{ role: 'user', content: `load stream ${i}` }],
-      max_tokens: 40,
+      max_tokens: 60,
       stream: true,
     });
     const req = http.request(
@@ -191,7 +191,7 @@ for (const c of calls) void c.then(() => (ended += 1));
 // The peak, as the router counts its client connections: every stream (and the idle ones, when
 // held together) open at once, measured until the first stream ends.
 const target = STREAMS + (TOGETHER ? IDLE : 0);
-while (ended === 0 && Date.now() - started < 60_000) {
+while (ended === 0 && Date.now() - started < 90_000) {
   await sleep(200);
   const open = await routerConnections();
   report.streams.routerConnections = Math.max(report.streams.routerConnections, open);

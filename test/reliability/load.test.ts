@@ -50,7 +50,7 @@ describe('load: 5,000 concurrent streams and 10,000 idle keep-alive connections 
   const together = limit >= IDLE + 2 * STREAMS + 2000;
 
   before(async () => {
-    // Streams of ~40 s (40 tokens, a step a second whatever the batch; every waiting call is
+    // Streams of ~60 s (60 tokens, a step a second whatever the batch; every waiting call is
     // admitted at the next step), so all 5,000 overlap even on a busy machine, and the relay is
     // light: 5,000 chunks a second.
     sims = await spawnSims(2, [
