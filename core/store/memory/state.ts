@@ -2,6 +2,7 @@ import { keyString, type WorkflowKey } from '../../ids.ts';
 import type { AgentMessage, ContextEntry, WorkflowRecord } from '../records.ts';
 import type { WriterMark } from '../stats-batch.ts';
 import { InboxWaiters } from './inbox-waiters.ts';
+import { plainCopy } from '../plain-copy.ts';
 
 export interface WorkflowState {
   record: WorkflowRecord;
@@ -36,22 +37,5 @@ export class MemoryState {
 
 /** Returns a copy, so callers can never mutate the store's state by accident. */
 export function snapshot<T>(value: T): T {
-  return copyPlain(value) as T;
-}
-
-/**
- * A deep copy of plain data (what the store holds: objects, arrays, primitives), the copy
- * structuredClone makes, without its serialisation: a workflow record is copied on every call,
- * and structuredClone was 3% of the router's CPU. Anything else (a Map, a Date) still goes to
- * structuredClone.
- */
-function copyPlain(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map(copyPlain);
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return structuredClone(value);
-  const source = value as Record<string, unknown>;
-  const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(source)) copy[key] = copyPlain(source[key]);
-  return copy;
+  return plainCopy(value);
 }

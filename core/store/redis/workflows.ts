@@ -9,6 +9,7 @@ import type { FleetIndex, IndexEntry } from './fleet-index.ts';
 import { encodeBatchPart, parseRecord, TOTALS_FIELDS } from './record-codec.ts';
 import type { RedisContext } from './redis-context.ts';
 import { asArray, asNumber, asString, luaNumber, pairs } from './reply.ts';
+import { plainCopy } from '../plain-copy.ts';
 
 type Removal =
   | { status: 'missing' | 'busy' }
@@ -43,7 +44,7 @@ function partsOf(batch: StatsBatch, member: (key: WorkflowKey) => string): Map<s
 
 /** A copy of a cached record touched by `now`, as ensure() answers from the near-cache. */
 function touched(record: WorkflowRecord, now: number): WorkflowRecord {
-  const copy = structuredClone(record);
+  const copy = plainCopy(record);
   touch(copy, now);
   return copy;
 }
@@ -133,7 +134,7 @@ export class RedisWorkflows implements WorkflowStore {
     if (!record) throw new Error(`workflow ${member} vanished while being created`);
     const created = asNumber(createdFlag, 'created') === 1;
     await this.ctx.followUp(this.index.upsert(member, indexEntryOf(record, fields.get('pinSeq'))));
-    this.ctx.cache.put(member, structuredClone(record), ticket);
+    this.ctx.cache.put(member, plainCopy(record), ticket);
     const evicted = created ? await this.evict(maxWorkflows, member) : [];
     return { record, created, evicted };
   }
@@ -224,7 +225,7 @@ export class RedisWorkflows implements WorkflowStore {
       key,
       new Map(Object.entries(await this.ctx.client.hgetall(this.ctx.keys.record(key)))),
     );
-    if (record) this.ctx.cache.put(member, structuredClone(record), ticket);
+    if (record) this.ctx.cache.put(member, plainCopy(record), ticket);
     else this.ctx.cache.invalidate(member);
     return record;
   }
