@@ -1,6 +1,8 @@
+import { quietDependencyDeprecations } from './quiet-deprecations.ts';
 import { parseCli } from './cli.ts';
 import { startRouter } from './server.ts';
 
+quietDependencyDeprecations();
 const parsed = parseCli(process.argv.slice(2));
 if (parsed.kind === 'exit') {
   (parsed.code === 0 ? process.stdout : process.stderr).write(parsed.output);
