@@ -75,11 +75,16 @@ export function withinSpillBound(
   candidates: readonly PodSnapshot[],
   p: number,
 ): boolean {
-  const pinCost = callCost(request, pin);
+  return costWithinSlack(
+    callCost(request, pin),
+    candidates.map((pod) => callCost(request, pod)),
+    p,
+  );
+}
+
+/** The same bound on costs already computed: `pinCost` − min(`costs`, `pinCost`) ≤ slack(p). */
+export function costWithinSlack(pinCost: number, costs: readonly number[], p: number): boolean {
   let minCost = pinCost;
-  for (const pod of candidates) {
-    const cost = callCost(request, pod);
-    if (cost < minCost) minCost = cost;
-  }
+  for (const cost of costs) if (cost < minCost) minCost = cost;
   return pinCost - minCost <= spillSlackTokens(p);
 }

@@ -1,5 +1,5 @@
 /**
- * workflow-pin: score = 1 for the pinned pod while withinSpillBound(call, pin, candidates, p)
+ * workflow-pin: score = 1 for the pinned pod while the call is within the spill bound
  * (see work.ts); once the pin is over the bound, 0 for the pin and for every other candidate
  * 1 − (cost − min cost) / max(max cost − min cost, WAITING_TOKENS) over the non-pin candidates,
  * cost = the queue's prefill work plus the call's own uncached prefill there, so the call spills
@@ -10,7 +10,7 @@
  */
 import type { PodSnapshot, SchedulingRequest, Scorer } from '../types.ts';
 import { lowerIsBetter } from './min-max.ts';
-import { WAITING_TOKENS, callCost, withinSpillBound } from '../work.ts';
+import { WAITING_TOKENS, callCost, costWithinSlack } from '../work.ts';
 
 export interface WorkflowPinOptions {
   /** `--batching-preference` p in [0,1]: the higher, the more work the pin may carry before a call spills. */
@@ -26,28 +26,26 @@ export function workflowPinScorer(options: WorkflowPinOptions): Scorer {
       if (pinned === undefined) return new Array<number>(pods.length).fill(0);
       const at = pods.findIndex((pod) => pod.id === pinned);
       if (at < 0) return new Array<number>(pods.length).fill(0);
-      if (withinSpillBound(request, pods[at] as PodSnapshot, pods, p)) {
+      // Each candidate's cost once: the bound and, past it, the spill scores both read them.
+      const costs = pods.map((pod) => callCost(request, pod));
+      if (costWithinSlack(costs[at] as number, costs, p)) {
         const scores = new Array<number>(pods.length).fill(0);
         scores[at] = 1;
         return scores;
       }
-      return cheapestSpillScores(request, pods, at);
+      return cheapestSpillScores(costs, at);
     },
   };
 }
 
 /**
- * Scores of a spilled call: the pin 0, the others min-max normalised by cost (lower is better),
- * a spread under one queued call's worth of tokens scoring proportionally less than a full point.
+ * Scores of a spilled call from each candidate's cost: the pin 0, the others min-max normalised
+ * (lower is better), a spread under one queued call's worth of tokens scoring proportionally
+ * less than a full point.
  */
-export function cheapestSpillScores(
-  request: SchedulingRequest,
-  pods: readonly PodSnapshot[],
-  pinAt: number,
-): number[] {
-  const others = pods.filter((_, i) => i !== pinAt);
+function cheapestSpillScores(costs: readonly number[], pinAt: number): number[] {
   const scores = lowerIsBetter(
-    others.map((pod) => callCost(request, pod)),
+    costs.filter((_, i) => i !== pinAt),
     WAITING_TOKENS,
   );
   scores.splice(pinAt, 0, 0);
