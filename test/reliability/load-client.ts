@@ -12,7 +12,8 @@ const STREAMS = Number(streamsArg);
 const TOGETHER = togetherArg === 'true';
 const MODEL = 'meta-llama/Llama-3.1-8B-Instruct';
 
-interface Report {
+/** The line this process prints, read by load.test.ts. */
+export interface LoadReport {
   idle: {
     opened: number;
     firstOk: number;
@@ -141,7 +142,7 @@ function stream(agent: http.Agent, i: number): Promise<StreamResult> {
   });
 }
 
-const report: Report = {
+const report: LoadReport = {
   idle: { opened: 0, firstOk: 0, secondOk: 0, errors: [], heldMs: 0, routerConnections: 0 },
   streams: { ok: 0, concurrent: 0, errors: [], rampMs: 0, durationMs: 0, routerConnections: 0 },
   together: TOGETHER,

@@ -18,29 +18,10 @@ import {
   type RouterProc,
   type SimProc,
 } from './helpers.ts';
+import type { LoadReport } from './load-client.ts';
 
 const IDLE = 10_000;
 const STREAMS = 5_000;
-
-interface LoadReport {
-  idle: {
-    opened: number;
-    firstOk: number;
-    secondOk: number;
-    errors: string[];
-    heldMs: number;
-    routerConnections: number;
-  };
-  streams: {
-    ok: number;
-    concurrent: number;
-    errors: string[];
-    rampMs: number;
-    durationMs: number;
-    routerConnections: number;
-  };
-  together: boolean;
-}
 
 describe('load: 5,000 concurrent streams and 10,000 idle keep-alive connections on one router', () => {
   let sims: SimProc;
